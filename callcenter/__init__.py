@@ -1,0 +1,1 @@
+"""Call-center backend for Asterisk."""

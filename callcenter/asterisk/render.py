@@ -1,0 +1,153 @@
+"""Render the versioned `dialplans/` templates into one instance's config directory.
+
+Placeholders are `@NAME@`: Asterisk itself uses `${...}`, so `string.Template`
+would fight the dialplan. An unknown placeholder is an error, not an empty
+string, so a typo in a template fails at render time instead of in a call.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from callcenter.asterisk.instance import AsteriskRuntimeError, Instance
+from callcenter.config import AmiConfig, AsteriskConfig, RingConfig
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "dialplans"
+PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
+GREETING_TEXT = (
+    "Thank you for calling. All our agents are busy at the moment. Please call again later."
+)
+# Where Debian puts Asterisk's modules and shared data (same in host and chroot).
+DATA_DIR = "/usr/share/asterisk"
+MODULE_GLOB = "usr/lib/*/asterisk/modules"
+
+
+def render_text(template: str, values: Mapping[str, str], *, name: str = "<template>") -> str:
+    """Replace every `@NAME@`; raise on a name that `values` lacks."""
+    missing = sorted({m for m in PLACEHOLDER.findall(template) if m not in values})
+    if missing:
+        raise AsteriskRuntimeError(f"{name}: unknown placeholder(s) {', '.join(missing)}")
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def template_values(
+    asterisk: AsteriskConfig,
+    ami: AmiConfig,
+    ring: RingConfig,
+    instance: Instance,
+    *,
+    modules_dir: str,
+    greeting: str = "",
+    moh_dir: str = "",
+) -> dict[str, str]:
+    """Everything the templates may reference, as in-Asterisk paths."""
+    if not 0 < asterisk.rtp_start < asterisk.rtp_end < 65536:
+        raise AsteriskRuntimeError(
+            f"RTP range {asterisk.rtp_start}-{asterisk.rtp_end} is not a valid port range"
+        )
+    return {
+        "INSTANCE_NAME": instance.name,
+        "INSTANCE_DIR": str(instance.asterisk_root),
+        "CONFIG_DIR": str(instance.inside("etc")),
+        "RUN_DIR": str(instance.inside("run")),
+        "LOG_DIR": str(instance.inside("log")),
+        "SPOOL_DIR": str(instance.inside("spool")),
+        "LIB_DIR": str(instance.inside("lib")),
+        "RECORDINGS_DIR": str(instance.recordings_asterisk_dir),
+        "SOUNDS_DIR": str(instance.sounds_asterisk_dir),
+        "DATA_DIR": DATA_DIR,
+        "MODULES_DIR": modules_dir,
+        "AMI_PORT": str(ami.port),
+        "AMI_USER": ami.username,
+        "AMI_SECRET": ami.secret,
+        "SIP_PORT": str(asterisk.sip_port),
+        "SIP_PASSWORD": asterisk.sip_password,
+        "RTP_START": str(asterisk.rtp_start),
+        "RTP_END": str(asterisk.rtp_end),
+        "INBOUND_NUMBER": asterisk.inbound_number,
+        # Queue()'s timeout is whole seconds; round up so the budget is never cut short.
+        "RING_BUDGET": str(max(1, math.ceil(ring.budget_seconds))),
+        "GREETING": greeting,
+        "MOH_DIR": moh_dir,
+    }
+
+
+def _modules_dir(instance: Instance) -> str:
+    root = instance.chroot_dir or Path("/")
+    found = sorted(root.glob(MODULE_GLOB))
+    if not found:
+        raise AsteriskRuntimeError(f"no Asterisk modules directory under {root}/{MODULE_GLOB}")
+    return "/" + str(found[0].relative_to(root))
+
+
+def _to_asterisk_wav(cmd: list[str], out: Path) -> bool:
+    """Run a sound generator, then convert to the 8 kHz mono 16-bit WAV format_wav reads."""
+    if shutil.which(cmd[0]) is None or shutil.which("sox") is None:
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        made = subprocess.run([*cmd, str(raw)], capture_output=True, check=False)
+        if made.returncode != 0 or not raw.exists():
+            return False
+        conv = ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed", str(out)]
+        return subprocess.run(conv, capture_output=True, check=False).returncode == 0
+
+
+def _make_sounds(instance: Instance) -> tuple[str, str]:
+    """Greeting and hold music as in-Asterisk paths; "" when the host lacks the tools."""
+    sounds = instance.sounds_host_dir
+    (sounds / "moh").mkdir(parents=True, exist_ok=True)
+    greeting = ""
+    if _to_asterisk_wav(["espeak-ng", GREETING_TEXT, "-w"], sounds / "greeting.wav"):
+        greeting = str(instance.sounds_asterisk_dir / "greeting")
+    moh = ""
+    tone = ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16"]
+    synth = ["synth", "4", "sine", "440", "vol", "0.2"]
+    if shutil.which("sox") is not None:
+        out = sounds / "moh" / "tone.wav"
+        if subprocess.run([*tone, str(out), *synth], capture_output=True).returncode == 0:
+            moh = str(instance.sounds_asterisk_dir / "moh")
+    return greeting, moh
+
+
+def render(
+    asterisk: AsteriskConfig,
+    ami: AmiConfig,
+    ring: RingConfig,
+    instance: Instance,
+    *,
+    templates: Path = TEMPLATE_DIR,
+) -> Path:
+    """Write the instance's config (and its directories); return the config dir.
+
+    The config dir is replaced as a whole, so a template removed from
+    `dialplans/` does not linger in the instance.
+    """
+    for sub in ("etc", "run", "log", "spool", "lib", "recordings", "sounds"):
+        instance.host(sub).mkdir(parents=True, exist_ok=True)
+    greeting, moh = _make_sounds(instance)
+    values = template_values(
+        asterisk,
+        ami,
+        ring,
+        instance,
+        modules_dir=_modules_dir(instance),
+        greeting=greeting,
+        moh_dir=moh,
+    )
+    staging = instance.root / ".etc.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    for template in sorted(templates.glob("*.conf")):
+        text = render_text(template.read_text(), values, name=template.name)
+        (staging / template.name).write_text(text)
+    (staging / "manager.conf").chmod(0o600)  # it holds the AMI secret
+    shutil.rmtree(instance.config_dir, ignore_errors=True)
+    staging.rename(instance.config_dir)
+    return instance.config_dir

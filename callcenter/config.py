@@ -1,0 +1,229 @@
+"""Configuration: frozen dataclasses built from the environment at start.
+
+Nothing here reads the environment at import time; `load()` is called once by
+the CLI and the result is passed down explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+    error_id = "config-invalid"
+
+
+def _state_dir(environ: Mapping[str, str]) -> Path:
+    """Where the project keeps its runtime state (chroot, rendered config, spool)."""
+    if "CALLCENTER_STATE_DIR" in environ:
+        return Path(environ["CALLCENTER_STATE_DIR"])
+    cache = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", "/root")) / ".cache")
+    return Path(cache) / "callcenter"
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class AmiConfig:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "callcenter"
+    secret: str = "callcenter-dev-secret"
+    action_timeout: float = 10.0
+    ping_interval: float = 5.0
+    ping_timeout: float = 5.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+    reconcile_interval: float = 60.0
+
+
+@dataclass(frozen=True)
+class AsteriskConfig:
+    """Where and how the local Asterisk runs.
+
+    `mode` is "auto" (OS package if the OS has one, else a Debian-unstable
+    chroot), "host" or "chroot".
+    """
+
+    mode: str = "auto"
+    chroot_dir: Path = Path("/var/lib/callcenter/asterisk-chroot")
+    instance_dir: Path = Path("/var/lib/callcenter/asterisk")
+    sip_port: int = 5060
+    rtp_start: int = 10000
+    rtp_end: int = 10999
+    inbound_number: str = "600"
+    # Several instances (dev, test) share one chroot; the name keeps their
+    # config, sockets, spool and recordings apart.
+    instance_name: str = "dev"
+    # One password for the demo endpoints 1001-1004 (agents) and 2001-2004 (callers).
+    sip_password: str = "callcenter-dev-sip"
+
+
+@dataclass(frozen=True)
+class RingConfig:
+    """The three-ring answer budget (SERVICE_RULES section 1)."""
+
+    cadence_seconds: float = 5.0
+    budget_rings: int = 3
+
+    @property
+    def budget_seconds(self) -> float:
+        return self.cadence_seconds * self.budget_rings
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    inbound_contexts: tuple[str, ...] = ("from-callers", "inbound")
+    # AgentComplete can arrive after the last Hangup; a call is finalised this
+    # long (seconds of event time) after its last channel is gone.
+    finalize_grace: float = 2.0
+    # How far back the durable trail (CEL) is searched for calls the backend
+    # missed, after a start or an AMI reconnect.
+    trail_lookback: float = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///callcenter.db"
+    batch_size: int = 200
+    flush_interval: float = 0.5
+    retry_min: float = 0.5
+    retry_max: float = 30.0
+    spool_path: Path = Path("callcenter-spool.jsonl")
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class OpsConfig:
+    """Logging and the `doctor` thresholds."""
+
+    log_format: str = "plain"  # "plain" or "json" (one JSON object per line)
+    min_free_mb: int = 1024  # free space the recordings directory must keep
+
+
+LOG_FORMATS = ("plain", "json")
+
+
+@dataclass(frozen=True)
+class Config:
+    ami: AmiConfig = field(default_factory=AmiConfig)
+    asterisk: AsteriskConfig = field(default_factory=AsteriskConfig)
+    ring: RingConfig = field(default_factory=RingConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    state_dir: Path = Path("var")
+    ops: OpsConfig = field(default_factory=OpsConfig)
+    # The speech-recognition model (a file or a model directory); None: no ASR.
+    asr_model_path: Path | None = None
+
+    @property
+    def trail_path(self) -> Path:
+        """Host path of the CEL JSON lines Asterisk writes (dialplans/cel_custom.conf)."""
+        return self.asterisk.instance_dir / "log" / "cel.jsonl"
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Host path of Asterisk's recordings.
+
+        In chroot mode `instance_dir` is a symlink into the chroot (see
+        `callcenter.asterisk.runtime`), so this path works on the host.
+        """
+        return self.asterisk.instance_dir / "recordings"
+
+
+def load(environ: Mapping[str, str] | None = None) -> Config:
+    """Build the configuration from `CALLCENTER_*` environment variables."""
+    env = os.environ if environ is None else environ
+    state = _state_dir(env)
+    contexts = tuple(
+        c.strip()
+        for c in env.get("CALLCENTER_INBOUND_CONTEXTS", "from-callers,inbound").split(",")
+        if c.strip()
+    )
+    mode = env.get("CALLCENTER_ASTERISK_MODE", "auto")
+    if mode not in {"auto", "host", "chroot"}:
+        raise ConfigError(f"CALLCENTER_ASTERISK_MODE must be auto, host or chroot, got {mode!r}")
+    log_format = env.get("CALLCENTER_LOG_FORMAT", "plain") or "plain"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"CALLCENTER_LOG_FORMAT must be plain or json, got {log_format!r}")
+    min_free_mb = _int(env, "CALLCENTER_MIN_FREE_MB", 1024)
+    if min_free_mb < 0:
+        raise ConfigError("CALLCENTER_MIN_FREE_MB must not be negative")
+    asr_model = env.get("CALLCENTER_ASR_MODEL", "")
+    budget_rings = _int(env, "CALLCENTER_RING_BUDGET", 3)
+    if budget_rings < 1:
+        raise ConfigError("CALLCENTER_RING_BUDGET must be at least 1")
+    return Config(
+        ami=AmiConfig(
+            host=env.get("CALLCENTER_AMI_HOST", "127.0.0.1"),
+            port=_int(env, "CALLCENTER_AMI_PORT", 5038),
+            username=env.get("CALLCENTER_AMI_USER", "callcenter"),
+            secret=env.get("CALLCENTER_AMI_SECRET", "callcenter-dev-secret"),
+            ping_interval=_float(env, "CALLCENTER_AMI_PING_INTERVAL", 5.0),
+            reconcile_interval=_float(env, "CALLCENTER_AMI_RECONCILE_INTERVAL", 60.0),
+        ),
+        asterisk=AsteriskConfig(
+            mode=mode,
+            chroot_dir=Path(env.get("CALLCENTER_ASTERISK_CHROOT", str(state / "asterisk-chroot"))),
+            instance_dir=Path(
+                env.get("CALLCENTER_ASTERISK_INSTANCE", str(state / "asterisk-instance"))
+            ),
+            sip_port=_int(env, "CALLCENTER_SIP_PORT", 5060),
+            rtp_start=_int(env, "CALLCENTER_RTP_START", 10000),
+            rtp_end=_int(env, "CALLCENTER_RTP_END", 10999),
+            inbound_number=env.get("CALLCENTER_INBOUND_NUMBER", "600"),
+            instance_name=env.get("CALLCENTER_ASTERISK_INSTANCE_NAME", "dev"),
+            sip_password=env.get("CALLCENTER_SIP_PASSWORD", "callcenter-dev-sip"),
+        ),
+        ring=RingConfig(
+            cadence_seconds=_float(env, "CALLCENTER_RING_CADENCE", 5.0),
+            budget_rings=budget_rings,
+        ),
+        tracker=TrackerConfig(
+            inbound_contexts=contexts,
+            trail_lookback=_float(env, "CALLCENTER_TRAIL_LOOKBACK_HOURS", 24.0) * 3600.0,
+        ),
+        database=DatabaseConfig(
+            url=env.get("CALLCENTER_DB_URL", f"sqlite+aiosqlite:///{state / 'callcenter.db'}"),
+            spool_path=Path(env.get("CALLCENTER_SPOOL", str(state / "call-spool.jsonl"))),
+        ),
+        web=WebConfig(
+            host=env.get("CALLCENTER_WEB_HOST", "127.0.0.1"),
+            port=_int(env, "CALLCENTER_WEB_PORT", 8080),
+        ),
+        state_dir=state,
+        ops=OpsConfig(log_format=log_format, min_free_mb=min_free_mb),
+        asr_model_path=Path(asr_model).expanduser() if asr_model else None,
+    )

@@ -1,0 +1,1 @@
+"""Operations: `callcenter doctor`, Prometheus metrics, structured logs."""

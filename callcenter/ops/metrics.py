@@ -1,0 +1,253 @@
+"""Prometheus metrics: call counters fed by finished records, runtime gauges read at scrape.
+
+Every app owns its own `CollectorRegistry` (tests build many apps; the global
+registry would collect them all). Call counters are fed through the record
+sink (`FanOut` hands each finished record to the writer and to `CallMetrics`);
+connection and writer state is read from the live objects when Prometheus
+scrapes, so it is never stale and costs nothing between scrapes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from callcenter.calllog.record import CallRecord, Direction, Outcome
+from callcenter.calllog.ring import within_budget
+from callcenter.calllog.service import RecordSink
+from callcenter.config import RingConfig
+
+log = logging.getLogger(__name__)
+
+# The version the brief's scrapers expect; prometheus_client's CONTENT_TYPE_LATEST
+# moved to 1.0.0 in recent releases.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+RING_BUCKETS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, float("inf"))
+NO_QUEUE = "none"
+# A re-emitted record (same Linkedid) must not count twice; remembering the
+# most recent calls is enough, since a re-emission follows its first closely.
+_SEEN_LIMIT = 10_000
+
+
+class FanOut:
+    """A `RecordSink` that hands each record to several sinks, in order.
+
+    Every sink gets the record even if an earlier one raises; the first error
+    is re-raised afterwards so the caller still sees it (a closed writer).
+    """
+
+    def __init__(self, *sinks: RecordSink) -> None:
+        self._sinks = sinks
+
+    def submit(self, record: CallRecord) -> None:
+        error: Exception | None = None
+        for sink in self._sinks:
+            try:
+                sink.submit(record)
+            except Exception as exc:
+                if error is None:
+                    error = exc
+        if error is not None:
+            raise error
+
+
+class AmiSource(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
+    reconnects: int
+    events_received: int
+
+
+class CallLogSource(Protocol):
+    last_event_lag: float | None
+    records_emitted: int
+
+
+class WriterSource(Protocol):
+    @property
+    def backlog(self) -> int: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    written: int
+    failed_attempts: int
+
+
+class _RuntimeCollector(Collector):
+    """Reads the AMI client, call-log service and writer at scrape time."""
+
+    def __init__(self) -> None:
+        self.ami: AmiSource | None = None
+        self.calllog: CallLogSource | None = None
+        self.writer: WriterSource | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        ami, calllog, writer = self.ami, self.calllog, self.writer
+        if ami is not None:
+            yield _gauge("callcenter_ami_connected", "1 while logged in to AMI", ami.connected)
+            yield _counter(
+                "callcenter_ami_reconnects",
+                "AMI logins after the first (each is a lost-and-regained link)",
+                ami.reconnects,
+            )
+            yield _counter(
+                "callcenter_ami_events_received", "AMI events received", ami.events_received
+            )
+        if calllog is not None:
+            lag = GaugeMetricFamily(
+                "callcenter_ami_event_lag_seconds",
+                "Local time minus the Timestamp of the last AMI event (absent before one)",
+            )
+            if calllog.last_event_lag is not None:
+                lag.add_metric([], calllog.last_event_lag)
+            yield lag
+            yield _counter(
+                "callcenter_calllog_records_emitted",
+                "Finished call records handed to the sinks",
+                calllog.records_emitted,
+            )
+        if writer is not None:
+            yield _gauge(
+                "callcenter_db_write_backlog",
+                "Call records buffered, not yet written to the database",
+                writer.backlog,
+            )
+            yield _gauge(
+                "callcenter_db_writer_healthy",
+                "0 from a failed database write until the next successful one",
+                writer.healthy,
+            )
+            yield _counter(
+                "callcenter_records_written",
+                "Call records written to the database (a rewrite counts again)",
+                writer.written,
+            )
+            yield _counter(
+                "callcenter_db_write_failures",
+                "Failed batch write attempts",
+                writer.failed_attempts,
+            )
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=float(value))
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, documentation, value=float(value))
+
+
+class CallMetrics:
+    """The app's metrics; `submit(record)` makes it a `RecordSink`."""
+
+    def __init__(self, ring: RingConfig, registry: CollectorRegistry | None = None) -> None:
+        self._ring = ring
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        labels = ["queue"]
+        self.offered = Counter(
+            "callcenter_calls_offered",
+            "Inbound calls finished, whatever their outcome",
+            labels,
+            registry=self.registry,
+        )
+        self.answered = Counter(
+            "callcenter_calls_answered",
+            "Inbound calls an agent answered",
+            labels,
+            registry=self.registry,
+        )
+        self.abandoned = Counter(
+            "callcenter_calls_abandoned",
+            "Inbound calls where the caller hung up before any answer",
+            labels,
+            registry=self.registry,
+        )
+        self.answered_by_system = Counter(
+            "callcenter_calls_answered_by_system",
+            "Inbound calls the system answered because no agent did within the ring budget",
+            labels,
+            registry=self.registry,
+        )
+        self.within_budget = Counter(
+            "callcenter_calls_answered_within_budget",
+            "Inbound calls an agent answered within the ring budget",
+            labels,
+            registry=self.registry,
+        )
+        self.rings = Histogram(
+            "callcenter_rings_to_answer",
+            "Rings the caller heard before an agent answered (agent answers only)",
+            labels,
+            buckets=RING_BUCKETS,
+            registry=self.registry,
+        )
+        self.reconstructed = Counter(
+            "callcenter_calls_reconstructed",
+            "Calls rebuilt from Asterisk's trail after the backend missed them (not in the"
+            " per-queue counters, which count what this process saw live)",
+            registry=self.registry,
+        )
+        self._runtime = _RuntimeCollector()
+        self.registry.register(self._runtime)
+
+    def submit(self, record: CallRecord) -> None:
+        if record.direction is not Direction.INBOUND or self._already_counted(record.linkedid):
+            return
+        if record.reconstructed:
+            # A restart re-reads the trail's lookback window, whose calls the
+            # previous process may have counted already: counting them here
+            # would make every restart a spike in the rate of calls offered.
+            self.reconstructed.inc()
+            return
+        queue = record.queue or NO_QUEUE
+        self.offered.labels(queue).inc()
+        if record.outcome is Outcome.ANSWERED_BY_SYSTEM:
+            self.answered_by_system.labels(queue).inc()
+        elif record.outcome is Outcome.ABANDONED:
+            self.abandoned.labels(queue).inc()
+        elif record.outcome is Outcome.ANSWERED:
+            self.answered.labels(queue).inc()
+            if record.rings_to_answer is not None:
+                self.rings.labels(queue).observe(record.rings_to_answer)
+            if self._answered_within_budget(record):
+                self.within_budget.labels(queue).inc()
+
+    def _answered_within_budget(self, record: CallRecord) -> bool:
+        ring = self._ring
+        if record.answer_seconds is not None:
+            return within_budget(record.answer_seconds, ring.cadence_seconds, ring.budget_rings)
+        # No timestamps (a transcript from elsewhere): the tracker's ring count is all we have.
+        return record.rings_to_answer is not None and record.rings_to_answer <= ring.budget_rings
+
+    def _already_counted(self, linkedid: str) -> bool:
+        if linkedid in self._seen:
+            return True
+        self._seen[linkedid] = None
+        if len(self._seen) > _SEEN_LIMIT:
+            self._seen.popitem(last=False)
+        return False
+
+    def watch(
+        self, *, ami: AmiSource, calllog: CallLogSource, writer: WriterSource
+    ) -> Callable[[], None]:
+        """Read these objects at scrape time; returns the callable that stops it."""
+        runtime = self._runtime
+        runtime.ami, runtime.calllog, runtime.writer = ami, calllog, writer
+
+        def unwatch() -> None:
+            runtime.ami = runtime.calllog = runtime.writer = None
+
+        return unwatch
+
+    def exposition(self) -> bytes:
+        """The registry in the Prometheus text format (version 0.0.4)."""
+        return generate_latest(self.registry)

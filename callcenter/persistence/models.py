@@ -1,0 +1,112 @@
+"""Tables for finished calls and their recording segments.
+
+Enums are stored as short strings, not native database enums, so adding an
+outcome is a code change and never an `ALTER TYPE` migration. Times are
+timezone-aware UTC on both SQLite and PostgreSQL (see `UtcDateTime`).
+`recording_segments` has no foreign key to `calls` on purpose: the recordings
+check must be able to see segments whose call row never arrived.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ENUM_LENGTH = 24  # longest value today: "answered_by_system" (18)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A DateTime that only accepts aware values and always returns UTC-aware ones.
+
+    SQLite has no time zone storage: values are written as naive UTC there and
+    tagged UTC again when read, so both dialects hand back equal datetimes.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+
+
+# BIGINT on PostgreSQL (upserts burn sequence values); SQLite only
+# autoincrements a column declared exactly INTEGER PRIMARY KEY.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class Call(Base):
+    """One finished call per Asterisk linkedid; a later version overwrites the row."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    direction: Mapped[str] = mapped_column(sa.String(ENUM_LENGTH))
+    caller_number: Mapped[str | None] = mapped_column(sa.String(64))
+    caller_name: Mapped[str | None] = mapped_column(sa.Text)
+    dialled_number: Mapped[str | None] = mapped_column(sa.String(64))
+    queue: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    arrived_at: Mapped[datetime | None] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    answer_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    rings_to_answer: Mapped[int | None] = mapped_column(sa.Integer)
+    answered_by: Mapped[str | None] = mapped_column(sa.String(ENUM_LENGTH))
+    agent: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    agent_name: Mapped[str | None] = mapped_column(sa.Text)
+    hold_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    talk_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    hangup_first: Mapped[str | None] = mapped_column(sa.String(ENUM_LENGTH))
+    outcome: Mapped[str] = mapped_column(sa.String(ENUM_LENGTH), index=True)
+    hangup_cause: Mapped[int | None] = mapped_column(sa.Integer)
+    notes: Mapped[list[str]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
+
+
+class RecordingSegmentRow(Base):
+    """One leg's recording file, keyed by (linkedid, uniqueid)."""
+
+    __tablename__ = "recording_segments"
+    __table_args__ = (sa.UniqueConstraint("linkedid", "uniqueid"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(sa.String(64))
+    uniqueid: Mapped[str] = mapped_column(sa.String(64))
+    leg: Mapped[str] = mapped_column(sa.String(ENUM_LENGTH))
+    path: Mapped[str] = mapped_column(sa.Text, index=True)
+    started_at: Mapped[datetime | None]
+
+
+calls_table: sa.Table = Call.__table__  # type: ignore[assignment]
+segments_table: sa.Table = RecordingSegmentRow.__table__  # type: ignore[assignment]

@@ -1,0 +1,288 @@
+"""Reading and writing call records.
+
+Writes are idempotent upserts keyed by linkedid (segments by (linkedid,
+uniqueid)), so the writer can retry a batch whose commit it never saw
+acknowledged without creating duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.calllog.record import CallRecord, Direction, Outcome, Party, RecordingSegment
+from callcenter.persistence.models import calls_table, segments_table
+
+# Columns a later version of a call overwrites (everything but the keys and created_at).
+_CALL_UPDATE_COLUMNS = tuple(
+    c.name for c in calls_table.columns if c.name not in {"id", "linkedid", "created_at"}
+)
+_SEGMENT_UPDATE_COLUMNS = ("leg", "path", "started_at")
+
+
+def _to_datetime(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _to_epoch(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def _call_row(record: CallRecord) -> dict[str, Any]:
+    return {
+        "linkedid": record.linkedid,
+        "direction": record.direction.value,
+        "caller_number": record.caller_number,
+        "caller_name": record.caller_name,
+        "dialled_number": record.dialled_number,
+        "queue": record.queue,
+        "arrived_at": _to_datetime(record.arrived_at),
+        "answered_at": _to_datetime(record.answered_at),
+        "ended_at": _to_datetime(record.ended_at),
+        "answer_seconds": record.answer_seconds,
+        "rings_to_answer": record.rings_to_answer,
+        "answered_by": None if record.answered_by is None else record.answered_by.value,
+        "agent": record.agent,
+        "agent_name": record.agent_name,
+        "hold_seconds": record.hold_seconds,
+        "talk_seconds": record.talk_seconds,
+        "hangup_first": None if record.hangup_first is None else record.hangup_first.value,
+        "outcome": record.outcome.value,
+        "hangup_cause": record.hangup_cause,
+        "notes": list(record.notes),
+    }
+
+
+def _segment_row(segment: RecordingSegment) -> dict[str, Any]:
+    return {
+        "linkedid": segment.linkedid,
+        "uniqueid": segment.uniqueid,
+        "leg": segment.leg,
+        "path": segment.path,
+        "started_at": _to_datetime(segment.started_at),
+    }
+
+
+def _segment_from_row(row: sa.Row[Any]) -> RecordingSegment:
+    return RecordingSegment(
+        linkedid=row.linkedid,
+        uniqueid=row.uniqueid,
+        leg=row.leg,
+        path=row.path,
+        started_at=_to_epoch(row.started_at),
+    )
+
+
+def _record_from_row(row: sa.Row[Any], segments: Iterable[RecordingSegment]) -> CallRecord:
+    return CallRecord(
+        linkedid=row.linkedid,
+        direction=Direction(row.direction),
+        caller_number=row.caller_number,
+        caller_name=row.caller_name,
+        dialled_number=row.dialled_number,
+        queue=row.queue,
+        arrived_at=_to_epoch(row.arrived_at),
+        answered_at=_to_epoch(row.answered_at),
+        ended_at=_to_epoch(row.ended_at),
+        answer_seconds=row.answer_seconds,
+        rings_to_answer=row.rings_to_answer,
+        answered_by=None if row.answered_by is None else Party(row.answered_by),
+        agent=row.agent,
+        agent_name=row.agent_name,
+        hold_seconds=row.hold_seconds,
+        talk_seconds=row.talk_seconds,
+        hangup_first=None if row.hangup_first is None else Party(row.hangup_first),
+        outcome=Outcome(row.outcome),
+        hangup_cause=row.hangup_cause,
+        recordings=tuple(segments),
+        notes=tuple(row.notes or ()),
+    )
+
+
+# Recordings come back in the order they started; uniqueid breaks ties.
+_SEGMENT_ORDER = (
+    segments_table.c.linkedid,
+    segments_table.c.started_at.asc().nulls_last(),
+    segments_table.c.uniqueid,
+)
+
+
+class UnsupportedDialectError(RuntimeError):
+    error_id = "database-dialect-unsupported"
+
+
+def _upsert(dialect_name: str, table: sa.Table) -> Any:
+    """The dialect's INSERT that supports ON CONFLICT (both SQLite and PostgreSQL have it)."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    if dialect_name == "sqlite":
+        return sqlite.insert(table)
+    raise UnsupportedDialectError(f"no upsert for database dialect {dialect_name!r}")
+
+
+def _segment_rows(records: Iterable[CallRecord]) -> list[dict[str, Any]]:
+    """One row per (linkedid, uniqueid); the last record's segment wins."""
+    return list(
+        {(s.linkedid, s.uniqueid): _segment_row(s) for r in records for s in r.recordings}.values()
+    )
+
+
+class CallRepository:
+    """Call records in the database; one short session per method."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def upsert_calls(self, records: Sequence[CallRecord]) -> None:
+        """Write a batch in one transaction; the last version of each linkedid wins.
+
+        Segments are merged by (linkedid, uniqueid): a segment missing from a
+        later version is kept, because recordings on disk never disappear and
+        others (the recordings check) may have written it.
+        """
+        if not records:
+            return
+        latest = {r.linkedid: r for r in records}
+        # A call rebuilt from Asterisk's trail never replaces one the backend saw
+        # live (nor its segments): it is written only where no row exists yet.
+        live = [r for r in latest.values() if not r.reconstructed]
+        rebuilt = [r for r in latest.values() if r.reconstructed]
+        live_rows = [_call_row(r) for r in live]
+        rebuilt_rows = [_call_row(r) for r in rebuilt]
+        segment_rows = _segment_rows(live)
+        rebuilt_segment_rows = _segment_rows(rebuilt)
+        async with self._session_factory() as session, session.begin():
+            dialect = session.get_bind().dialect.name
+            call_insert = _upsert(dialect, calls_table)
+            if live_rows:
+                call_stmt = call_insert.on_conflict_do_update(
+                    index_elements=[calls_table.c.linkedid],
+                    set_={
+                        **{name: call_insert.excluded[name] for name in _CALL_UPDATE_COLUMNS},
+                        "updated_at": sa.func.now(),
+                    },
+                )
+                await session.execute(call_stmt, live_rows)
+            if rebuilt_rows:
+                keep = call_insert.on_conflict_do_nothing(index_elements=[calls_table.c.linkedid])
+                await session.execute(keep, rebuilt_rows)
+            await self._upsert_segment_rows(session, segment_rows)
+            await self._upsert_segment_rows(session, rebuilt_segment_rows, replace=False)
+
+    async def upsert_segments(self, segments: Sequence[RecordingSegment]) -> None:
+        """Write recording segments on their own (found on disk before their call arrived)."""
+        rows = list({(s.linkedid, s.uniqueid): _segment_row(s) for s in segments}.values())
+        async with self._session_factory() as session, session.begin():
+            await self._upsert_segment_rows(session, rows)
+
+    @staticmethod
+    async def _upsert_segment_rows(
+        session: AsyncSession, rows: list[dict[str, Any]], *, replace: bool = True
+    ) -> None:
+        if not rows:
+            return
+        insert = _upsert(session.get_bind().dialect.name, segments_table)
+        key = [segments_table.c.linkedid, segments_table.c.uniqueid]
+        stmt = (
+            insert.on_conflict_do_update(
+                index_elements=key,
+                set_={name: insert.excluded[name] for name in _SEGMENT_UPDATE_COLUMNS},
+            )
+            if replace
+            else insert.on_conflict_do_nothing(index_elements=key)
+        )
+        await session.execute(stmt, rows)
+
+    async def get(self, linkedid: str) -> CallRecord | None:
+        async with self._session_factory() as session:
+            row = (
+                await session.execute(
+                    sa.select(calls_table).where(calls_table.c.linkedid == linkedid)
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            segments = await self._segments_for(session, [linkedid])
+        return _record_from_row(row, segments.get(linkedid, ()))
+
+    async def list_calls(
+        self, limit: int = 100, offset: int = 0, since: float | None = None
+    ) -> list[CallRecord]:
+        """Calls in arrival order (epoch `since` inclusive); calls with no arrival time last."""
+        query = sa.select(calls_table)
+        if since is not None:
+            query = query.where(calls_table.c.arrived_at >= _to_datetime(since))
+        query = (
+            query.order_by(calls_table.c.arrived_at.asc().nulls_last(), calls_table.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        async with self._session_factory() as session:
+            rows = (await session.execute(query)).all()
+            segments = await self._segments_for(session, [r.linkedid for r in rows])
+        return [_record_from_row(r, segments.get(r.linkedid, ())) for r in rows]
+
+    async def count(self) -> int:
+        async with self._session_factory() as session:
+            result = await session.scalar(sa.select(sa.func.count()).select_from(calls_table))
+        return int(result or 0)
+
+    async def segments_without_call(self) -> list[RecordingSegment]:
+        """Recordings whose call never reached the database (lost or still pending)."""
+        has_call = sa.exists().where(calls_table.c.linkedid == segments_table.c.linkedid)
+        query = sa.select(segments_table).where(~has_call).order_by(*_SEGMENT_ORDER)
+        async with self._session_factory() as session:
+            rows = (await session.execute(query)).all()
+        return [_segment_from_row(r) for r in rows]
+
+    async def all_segments(self) -> list[RecordingSegment]:
+        """Every recording segment (the recordings check compares them with the files)."""
+        async with self._session_factory() as session:
+            rows = (
+                await session.execute(sa.select(segments_table).order_by(*_SEGMENT_ORDER))
+            ).all()
+        return [_segment_from_row(r) for r in rows]
+
+    async def linkedids(self) -> list[str]:
+        async with self._session_factory() as session:
+            result = await session.scalars(
+                sa.select(calls_table.c.linkedid).order_by(calls_table.c.linkedid)
+            )
+            return list(result)
+
+    async def answered_calls_without_recording(self) -> list[CallRecord]:
+        """Agent-answered calls with no recording segment at all.
+
+        Only `Outcome.ANSWERED`: calls the system answered alone (IVR) have no
+        agent leg to record.
+        """
+        has_segment = sa.exists().where(segments_table.c.linkedid == calls_table.c.linkedid)
+        query = (
+            sa.select(calls_table)
+            .where(calls_table.c.outcome == Outcome.ANSWERED.value, ~has_segment)
+            .order_by(calls_table.c.arrived_at.asc().nulls_last(), calls_table.c.id)
+        )
+        async with self._session_factory() as session:
+            rows = (await session.execute(query)).all()
+        return [_record_from_row(r, ()) for r in rows]
+
+    @staticmethod
+    async def _segments_for(
+        session: AsyncSession, linkedids: Sequence[str]
+    ) -> dict[str, list[RecordingSegment]]:
+        if not linkedids:
+            return {}
+        query = (
+            sa.select(segments_table)
+            .where(segments_table.c.linkedid.in_(linkedids))
+            .order_by(*_SEGMENT_ORDER)
+        )
+        grouped: dict[str, list[RecordingSegment]] = {}
+        for row in (await session.execute(query)).all():
+            grouped.setdefault(row.linkedid, []).append(_segment_from_row(row))
+        return grouped

@@ -1,0 +1,70 @@
+"""HTTP API of the foundation: health, readiness and the call log."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from callcenter.ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from callcenter.web import keys
+from callcenter.web.keys import ApiError
+
+MAX_LIMIT = 500
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad-parameter", f"{name} must be an integer", got=raw) from None
+    if not low <= value <= high:
+        raise ApiError(400, "bad-parameter", f"{name} must be between {low} and {high}", got=value)
+    return value
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    app = request.app
+    ami = app[keys.AMI]
+    writer = app[keys.WRITER]
+    checks: dict[str, dict[str, object]] = {
+        "ami": {"ok": ami.connected, "state": ami.state.value},
+        "database": {"ok": writer.healthy, "backlog": writer.backlog},
+    }
+    ready = ami.connected and writer.healthy
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    limit = _int_param(request, "limit", 50, 1, MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, 0, 10**9)
+    records = await request.app[keys.REPOSITORY].list_calls(limit=limit, offset=offset)
+    return web.json_response({"calls": [r.to_json() for r in records]})
+
+
+async def get_call(request: web.Request) -> web.Response:
+    linkedid = request.match_info["linkedid"]
+    record = await request.app[keys.REPOSITORY].get(linkedid)
+    if record is None:
+        raise ApiError(
+            404, "call-not-found", f"no call with linkedid {linkedid}", linkedid=linkedid
+        )
+    return web.json_response(record.to_json())
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[keys.METRICS].exposition()
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/api/calls", list_calls)
+    app.router.add_get("/api/calls/{linkedid}", get_call)
+    app.router.add_get("/metrics", metrics)

@@ -1,0 +1,6 @@
+"""Shared pytest wiring: fixtures live in tests/support/ plugin modules."""
+
+pytest_plugins = [
+    "tests.support.db_fixtures",
+    "tests.support.asterisk_fixtures",
+]
