@@ -6,20 +6,28 @@ that finish while the AMI side shuts down are still written (or spooled).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from callcenter.agi.fastagi import FastAgiServer
 from callcenter.ami.client import AmiClient
+from callcenter.asterisk.agent_provisioning import AgentProvisioning
 from callcenter.calllog.service import CallLogService, TrailSource
 from callcenter.calllog.tracker import CallTracker
 from callcenter.config import Config
 from callcenter.ops.metrics import CallMetrics, FanOut
+from callcenter.persistence.agents_repository import AgentRepository
 from callcenter.persistence.db import create_engine, create_session_factory
 from callcenter.persistence.repository import CallRepository
 from callcenter.persistence.writer import CallWriter
+from callcenter.routing.decide import RouteSettings
+from callcenter.routing.hours import OpeningHours, parse_shifts
+from callcenter.routing.service import Router
+from callcenter.state.agents import AgentBoard, BoardSettings
 from callcenter.supervisor import TaskSupervisor
 from callcenter.web import keys
 from callcenter.web.routes import setup_routes
@@ -33,6 +41,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.METRICS] = CallMetrics(config.ring)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_telephony)
+    app.cleanup_ctx.append(_routing)
     setup_routes(app)
     return app
 
@@ -88,3 +97,59 @@ async def _telephony(app: web.Application) -> AsyncIterator[None]:
                 "%d calls still in progress at shutdown; they are adopted on the next start",
                 tracker.open_calls,
             )
+
+
+async def _routing(app: web.Application) -> AsyncIterator[None]:
+    """The router: agent board from the database, FastAGI for the dialplan, AMI events."""
+    config = app[keys.CONFIG]
+    client = app[keys.AMI]
+    repository = AgentRepository(app[keys.REPOSITORY].session_factory)
+    provisioning = AgentProvisioning(config, client)
+    router = Router(
+        AgentBoard(
+            BoardSettings(
+                wrap_up_seconds=config.router.wrap_up_seconds,
+                max_missed=config.router.max_missed,
+                pause_reasons=config.router.pause_reasons,
+            )
+        ),
+        repository,
+        RouteSettings(
+            ring=config.ring,
+            max_ring_per_agent=config.router.max_ring_per_agent,
+            min_ring=config.router.min_ring,
+        ),
+        OpeningHours(parse_shifts(config.router.shifts), config.router.timezone),
+        prompt_for=provisioning.prompts.playback,
+        ami=client,
+    )
+    await router.load()
+    server = FastAgiServer(config.router.agi_host, config.router.agi_port, router.handlers())
+    await server.start()
+
+    async def reconcile(ami: AmiClient) -> None:
+        await provisioning.apply(list(router.board.agents.values()))
+        result = await ami.list_action("CoreShowChannels")
+        await router.reconcile(
+            [(e.get("Channel") or "", e.get("Linkedid") or "") for e in result.events]
+        )
+
+    undo = [client.subscribe(router.on_event), client.on_connected(reconcile)]
+    supervisor = app[keys.SUPERVISOR]
+    supervisor.spawn("router-ticks", router.run_ticks())
+    persistence = supervisor.spawn("router-persistence", router.run_persistence())
+    app[keys.ROUTER] = router
+    app[keys.AGENT_REPOSITORY] = repository
+    app[keys.AGI] = server
+    app[keys.PROVISIONING] = provisioning
+    try:
+        yield
+    finally:
+        await server.close()
+        for u in undo:
+            u()
+        try:
+            await asyncio.wait_for(router.flush(), 5.0)
+        except TimeoutError:
+            log.warning("agent state changes not all saved at shutdown (database down?)")
+        persistence.cancel()

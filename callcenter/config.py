@@ -97,6 +97,33 @@ class RingConfig:
         return self.cadence_seconds * self.budget_rings
 
 
+DEFAULT_CATEGORIES = ("咨詢", "查詢", "投訴", "建議", "報修", "other")
+DEFAULT_PAUSE_REASONS = ("break", "meal", "training", "meeting", "coaching", "missed-calls")
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    """The router (SERVICE_RULES sections 1-3); see callcenter.routing."""
+
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    skill: str = "support"  # the queue/skill of the inbound number
+    max_ring_per_agent: float = 10.0
+    min_ring: float = 2.0
+    wrap_up_seconds: float = 30.0
+    max_missed: int = 2
+    pause_reasons: tuple[str, ...] = DEFAULT_PAUSE_REASONS
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    complaint_category: str = "投訴"
+    complaint_reply_hours: float = 48.0
+    # Opening hours as shifts, e.g. "A=09:00-17:00,B=12:00-20:00@mon-fri"; "" = 24/7.
+    shifts: str = ""
+    timezone: str = "UTC"
+    position_every: int = 5  # announce the position every N hold rounds
+    staff_prompt: str = "工號{staff_no}為您服務"
+    prompt_voice: str = "cmn"
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
     inbound_contexts: tuple[str, ...] = ("from-callers", "inbound")
@@ -147,6 +174,7 @@ class Config:
     ops: OpsConfig = field(default_factory=OpsConfig)
     # The speech-recognition model (a file or a model directory); None: no ASR.
     asr_model_path: Path | None = None
+    router: RouterConfig = field(default_factory=RouterConfig)
 
     @property
     def trail_path(self) -> Path:
@@ -226,4 +254,52 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         state_dir=state,
         ops=OpsConfig(log_format=log_format, min_free_mb=min_free_mb),
         asr_model_path=Path(asr_model).expanduser() if asr_model else None,
+        router=_router(env),
+    )
+
+
+def _tuple(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _router(env: Mapping[str, str]) -> RouterConfig:
+    max_missed = _int(env, "CALLCENTER_MAX_MISSED", 2)
+    if max_missed < 1:
+        raise ConfigError("CALLCENTER_MAX_MISSED must be at least 1")
+    reasons = _tuple(env, "CALLCENTER_PAUSE_REASONS", DEFAULT_PAUSE_REASONS)
+    if "missed-calls" not in reasons:
+        reasons = (*reasons, "missed-calls")  # the router's own reason must stay valid
+    categories = _tuple(env, "CALLCENTER_WRAPUP_CATEGORIES", DEFAULT_CATEGORIES)
+    complaint = env.get("CALLCENTER_COMPLAINT_CATEGORY", "投訴")
+    if complaint not in categories:
+        raise ConfigError(
+            f"CALLCENTER_COMPLAINT_CATEGORY {complaint!r} is not one of the wrap-up categories"
+        )
+    timezone = env.get("CALLCENTER_TIMEZONE", "UTC") or "UTC"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(timezone)
+    except Exception:
+        raise ConfigError(f"CALLCENTER_TIMEZONE {timezone!r} is not a known time zone") from None
+    return RouterConfig(
+        agi_host=env.get("CALLCENTER_AGI_HOST", "127.0.0.1"),
+        agi_port=_int(env, "CALLCENTER_AGI_PORT", 4573),
+        skill=env.get("CALLCENTER_INBOUND_SKILL", "support") or "support",
+        max_ring_per_agent=_float(env, "CALLCENTER_MAX_RING_PER_AGENT", 10.0),
+        min_ring=_float(env, "CALLCENTER_MIN_RING", 2.0),
+        wrap_up_seconds=_float(env, "CALLCENTER_WRAPUP_SECONDS", 30.0),
+        max_missed=max_missed,
+        pause_reasons=reasons,
+        categories=categories,
+        complaint_category=complaint,
+        complaint_reply_hours=_float(env, "CALLCENTER_COMPLAINT_REPLY_HOURS", 48.0),
+        shifts=env.get("CALLCENTER_SHIFTS", ""),
+        timezone=timezone,
+        position_every=max(1, _int(env, "CALLCENTER_POSITION_EVERY", 5)),
+        staff_prompt=env.get("CALLCENTER_STAFF_PROMPT", "工號{staff_no}為您服務"),
+        prompt_voice=env.get("CALLCENTER_PROMPT_VOICE", "cmn"),
     )

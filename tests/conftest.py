@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.support.db_fixtures",
     "tests.support.asterisk_fixtures",
+    "tests.support.routed",
 ]

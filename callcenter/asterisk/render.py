@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from callcenter.asterisk.instance import AsteriskRuntimeError, Instance
-from callcenter.config import AmiConfig, AsteriskConfig, RingConfig
+from callcenter.config import AmiConfig, AsteriskConfig, RingConfig, RouterConfig
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "dialplans"
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
-GREETING_TEXT = (
-    "Thank you for calling. All our agents are busy at the moment. Please call again later."
-)
+GREETING_TEXT = "Thank you for calling. All our agents are busy. Please hold."
+CALLBACK_TEXT = "To be called back instead, press 1."
+CLOSED_TEXT = "We are closed now. Please leave a message after the tone, and we will call you back."
 # Where Debian puts Asterisk's modules and shared data (same in host and chroot).
 DATA_DIR = "/usr/share/asterisk"
 MODULE_GLOB = "usr/lib/*/asterisk/modules"
@@ -45,6 +45,8 @@ def template_values(
     modules_dir: str,
     greeting: str = "",
     moh_dir: str = "",
+    router: RouterConfig | None = None,
+    sounds: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Everything the templates may reference, as in-Asterisk paths."""
     if not 0 < asterisk.rtp_start < asterisk.rtp_end < 65536:
@@ -73,8 +75,18 @@ def template_values(
         "INBOUND_NUMBER": asterisk.inbound_number,
         # Queue()'s timeout is whole seconds; round up so the budget is never cut short.
         "RING_BUDGET": str(max(1, math.ceil(ring.budget_seconds))),
+        "RING_BUDGET_EXACT": f"{ring.budget_seconds:.3f}",
+        # One ring: a fifth of the cadence on (1 s of 5 s, as in China), the rest off.
+        "RING_ON_MS": str(round(ring.cadence_seconds * 200)),
+        "RING_OFF_MS": str(round(ring.cadence_seconds * 800)),
         "GREETING": greeting,
         "MOH_DIR": moh_dir,
+        "AGI_PORT": str((router or RouterConfig()).agi_port),
+        "INBOUND_SKILL": (router or RouterConfig()).skill,
+        "POSITION_EVERY": str((router or RouterConfig()).position_every),
+        # Stock prompts stand in where the host could not generate ours.
+        "CALLBACK_PROMPT": (sounds or {}).get("callback") or "beep",
+        "CLOSED_PROMPT": (sounds or {}).get("closed") or "vm-intro",
     }
 
 
@@ -99,13 +111,17 @@ def _to_asterisk_wav(cmd: list[str], out: Path) -> bool:
         return subprocess.run(conv, capture_output=True, check=False).returncode == 0
 
 
-def _make_sounds(instance: Instance) -> tuple[str, str]:
-    """Greeting and hold music as in-Asterisk paths; "" when the host lacks the tools."""
+def _make_sounds(instance: Instance) -> tuple[str, str, dict[str, str]]:
+    """Greeting, hold music and prompts as in-Asterisk paths; "" where the host lacks the tools."""
     sounds = instance.sounds_host_dir
     (sounds / "moh").mkdir(parents=True, exist_ok=True)
     greeting = ""
     if _to_asterisk_wav(["espeak-ng", GREETING_TEXT, "-w"], sounds / "greeting.wav"):
         greeting = str(instance.sounds_asterisk_dir / "greeting")
+    prompts: dict[str, str] = {}
+    for name, text in (("callback", CALLBACK_TEXT), ("closed", CLOSED_TEXT)):
+        if _to_asterisk_wav(["espeak-ng", text, "-w"], sounds / f"{name}.wav"):
+            prompts[name] = str(instance.sounds_asterisk_dir / name)
     moh = ""
     tone = ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16"]
     synth = ["synth", "4", "sine", "440", "vol", "0.2"]
@@ -113,7 +129,7 @@ def _make_sounds(instance: Instance) -> tuple[str, str]:
         out = sounds / "moh" / "tone.wav"
         if subprocess.run([*tone, str(out), *synth], capture_output=True).returncode == 0:
             moh = str(instance.sounds_asterisk_dir / "moh")
-    return greeting, moh
+    return greeting, moh, prompts
 
 
 def render(
@@ -123,6 +139,7 @@ def render(
     instance: Instance,
     *,
     templates: Path = TEMPLATE_DIR,
+    router: RouterConfig | None = None,
 ) -> Path:
     """Write the instance's config (and its directories); return the config dir.
 
@@ -131,7 +148,7 @@ def render(
     """
     for sub in ("etc", "run", "log", "spool", "lib", "recordings", "sounds"):
         instance.host(sub).mkdir(parents=True, exist_ok=True)
-    greeting, moh = _make_sounds(instance)
+    greeting, moh, prompts = _make_sounds(instance)
     values = template_values(
         asterisk,
         ami,
@@ -140,6 +157,8 @@ def render(
         modules_dir=_modules_dir(instance),
         greeting=greeting,
         moh_dir=moh,
+        router=router,
+        sounds=prompts,
     )
     staging = instance.root / ".etc.new"
     shutil.rmtree(staging, ignore_errors=True)

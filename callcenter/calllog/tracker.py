@@ -104,6 +104,9 @@ class _Call:
     queue: str | None = None
     arrived_at: float | None = None
     answered_at: float | None = None
+    # When the caller's own channel was answered: after the agent's pick-up and
+    # the staff-number announcement; talk time counts from here.
+    caller_up_at: float | None = None
     answered_by: Party | None = None
     agent: str | None = None
     agent_name: str | None = None
@@ -339,7 +342,17 @@ class CallTracker:
         if event.headers.get("ChannelState") != _UP:
             return
         call.up_legs.add(uniqueid)
-        if uniqueid != call.linkedid or call.answered_at is not None:
+        if uniqueid == call.linkedid and call.caller_up_at is None:
+            call.caller_up_at = when
+        if call.answered_at is not None:
+            return
+        if uniqueid in call.agent_legs and call.direction is Direction.INBOUND:
+            # The agent picked up: that ends the caller's ringing, even if the
+            # caller's own channel is answered only after the announcement.
+            call.answered_at = when
+            call.answered_by = Party.AGENT
+            return
+        if uniqueid != call.linkedid:
             return
         if call.agent_legs & call.up_legs:
             call.answered_at = when
@@ -414,6 +427,27 @@ class CallTracker:
         elif kind == "SystemAnswer" and call.answered_at is None:
             call.answered_at = when
             call.answered_by = Party.SYSTEM
+        elif kind == "Routing":
+            call.queue = event.get("Queue") or call.queue
+        elif kind == "AgentConnected":
+            # The router's Dial: its gosub says which agent answered, as
+            # AgentConnect does for app_queue.
+            agent = event.get("Agent") or ""
+            self.on_agent_connect(
+                call,
+                Message(
+                    {
+                        "Event": "AgentConnect",
+                        "Queue": event.get("Queue") or "",
+                        "DestUniqueid": event.get("Uniqueid") or "",
+                        "Interface": f"PJSIP/{event.get('Endpoint')}"
+                        if event.get("Endpoint")
+                        else "",
+                        "MemberName": agent,
+                    }
+                ),
+                when,
+            )
 
     def on_hangup_request(self, call: _Call, event: Message, when: float | None) -> None:
         uniqueid = event.headers.get("Uniqueid", "")
@@ -512,8 +546,11 @@ class CallTracker:
         talk: float | None = None
         if call.answered_at is not None:
             end = call.talk_ended_at if call.talk_ended_at is not None else call.ended_at
+            start = call.answered_at
+            if call.caller_up_at is not None and call.caller_up_at > start:
+                start = call.caller_up_at
             if end is not None:
-                talk = round(max(0.0, end - call.answered_at), 3)
+                talk = round(max(0.0, end - start), 3)
         if talk is None and call.answered_by is Party.AGENT:
             talk = call.talk_seconds_asterisk
         if call.answered_by is Party.AGENT or call.agent is not None:

@@ -200,6 +200,9 @@ class TrailTranslator:
             if name == "CallRecording":
                 leg, _, path = str(_extra(row).get("extra", "")).partition(" ")
                 fields.update({"Leg": leg, "File": path})
+            elif name == "Routing":
+                state.queue = str(_extra(row).get("extra", "")) or state.queue
+                fields["Queue"] = state.queue or ""
             yield Message(fields)
 
 

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from callcenter.calllog.record import CallRecord, Direction, Outcome
+from callcenter.calllog.record import CallRecord, Direction, Outcome, Party
 from callcenter.calllog.ring import within_budget
 from callcenter.calllog.service import RecordSink
 from callcenter.config import RingConfig
@@ -210,7 +210,8 @@ class CallMetrics:
             return
         queue = record.queue or NO_QUEUE
         self.offered.labels(queue).inc()
-        if record.outcome is Outcome.ANSWERED_BY_SYSTEM:
+        if record.outcome is Outcome.ANSWERED_BY_SYSTEM or record.answered_by is Party.SYSTEM:
+            # Answered by the system within the budget, even if an agent took it later.
             self.answered_by_system.labels(queue).inc()
         elif record.outcome is Outcome.ABANDONED:
             self.abandoned.labels(queue).inc()

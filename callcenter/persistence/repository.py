@@ -138,6 +138,10 @@ class CallRepository:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
 
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]:
+        return self._session_factory
+
     async def upsert_calls(self, records: Sequence[CallRecord]) -> None:
         """Write a batch in one transaction; the last version of each linkedid wins.
 

@@ -9,12 +9,16 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from callcenter.agi.fastagi import FastAgiServer
 from callcenter.ami.client import AmiClient
+from callcenter.asterisk.agent_provisioning import AgentProvisioning
 from callcenter.calllog.service import CallLogService
 from callcenter.config import Config
 from callcenter.ops.metrics import CallMetrics, FanOut
+from callcenter.persistence.agents_repository import AgentRepository
 from callcenter.persistence.repository import CallRepository
 from callcenter.persistence.writer import CallWriter
+from callcenter.routing.service import Router
 from callcenter.supervisor import TaskSupervisor
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,10 @@ AMI = web.AppKey("ami", AmiClient)
 CALLLOG = web.AppKey("calllog", CallLogService)
 SUPERVISOR = web.AppKey("supervisor", TaskSupervisor)
 METRICS = web.AppKey("metrics", CallMetrics)
+ROUTER = web.AppKey("router", Router)
+AGENT_REPOSITORY = web.AppKey("agent_repository", AgentRepository)
+AGI = web.AppKey("agi", FastAgiServer)
+PROVISIONING = web.AppKey("provisioning", AgentProvisioning)
 # Where finished call records go: the writer and the metrics.
 RECORD_SINK = web.AppKey("record_sink", FanOut)
 

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from callcenter.ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from callcenter.web import keys
+from callcenter.web.agents import setup_agent_routes
 from callcenter.web.keys import ApiError
 
 MAX_LIMIT = 500
@@ -68,3 +69,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{linkedid}", get_call)
     app.router.add_get("/metrics", metrics)
+    setup_agent_routes(app)

@@ -33,6 +33,7 @@ from tests.support.softphone import Softphone, make_wav, stop_all
 SLOT = int(os.environ.get("CALLCENTER_TEST_SLOT", "0") or 0)
 TEST_AMI_PORT = 15038 + 100 * SLOT
 TEST_SIP_PORT = 15060 + 100 * SLOT
+TEST_AGI_PORT = 15073 + 100 * SLOT
 TEST_RTP = (
     (12000 + 1000 * SLOT, 12999 + 1000 * SLOT)
     if SLOT < 2
@@ -68,6 +69,7 @@ def make_test_config(
             rtp_end=rtp[1],
         ),
         ring=ring or base.ring,
+        router=dataclasses.replace(base.router, agi_port=TEST_AGI_PORT),
     )
 
 

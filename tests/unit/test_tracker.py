@@ -122,7 +122,7 @@ def test_answered_call_caller_hangs_up_first() -> None:
     assert record.caller_name == "張三"
     assert record.dialled_number == "600"
     assert record.arrived_at == T0
-    assert record.answer_seconds == 4.01  # the caller leg's answer
+    assert record.answer_seconds == 4.0  # the agent's pick-up ends the ringing
     assert record.rings_to_answer == 1
     assert record.talk_seconds == 20.0  # answer 4.01 -> first talker hangup 24.01
     assert record.hangup_first is Party.CALLER

@@ -1,0 +1,128 @@
+"""The whole app (router included) against the test Asterisk, driven over its HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from callcenter.app import create_app
+from callcenter.calllog.record import CallRecord
+from callcenter.config import Config, DatabaseConfig, RouterConfig
+from callcenter.web import keys
+from tests.support.asterisk_fixtures import TestAsterisk
+
+
+class RoutedApp:
+    def __init__(self, client: TestClient, config: Config) -> None:
+        self.client = client
+        self.config = config
+        self.app = client.server.app
+        # Calls from earlier tests come back from Asterisk's trail: not ours.
+        self.started_at = time.time()
+
+    async def api(self, method: str, path: str, status: int = 200, **body: Any) -> Any:
+        kwargs: dict[str, Any] = {"json": body} if body else {}
+        response = await self.client.request(method, path, **kwargs)
+        data = await response.json()
+        assert response.status == status, (method, path, response.status, data)
+        return data
+
+    async def agent(self, staff_no: str, endpoint: str | None = None, login: bool = True) -> None:
+        await self.api(
+            "POST",
+            "/api/agents",
+            201,
+            staff_no=staff_no,
+            name=f"Agent {staff_no}",
+            endpoint=endpoint or staff_no,
+        )
+        if login:
+            await self.api("POST", f"/api/agents/{staff_no}/login")
+
+    async def state(self, staff_no: str) -> dict[str, Any]:
+        agents = (await self.api("GET", "/api/agents"))["agents"]
+        return next(a for a in agents if a["staff_no"] == staff_no)
+
+    async def wait_state(self, staff_no: str, state: str, within: float = 20.0) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            current = await self.state(staff_no)
+            if current["state"] == state:
+                return current
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"agent {staff_no} never reached {state}: {current}")
+            await asyncio.sleep(0.1)
+
+    async def calls(self, count: int, within: float = 40.0) -> list[CallRecord]:
+        """Wait until `count` calls are in the database; return them oldest first."""
+        repository = self.app[keys.REPOSITORY]
+        writer = self.app[keys.WRITER]
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            await writer.flush()
+            records = [
+                r
+                for r in await repository.list_calls(limit=500, offset=0)
+                if (r.arrived_at or 0.0) >= self.started_at
+            ]
+            if len(records) >= count:
+                return sorted(records, key=lambda r: r.arrived_at or 0.0)
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{len(records)} of {count} calls recorded: {records}")
+            await asyncio.sleep(0.2)
+
+
+def routed_config(asterisk: TestAsterisk, db_url: str, tmp_path: Path, **router: Any) -> Config:
+    base = asterisk.config
+    return dataclasses.replace(
+        base,
+        database=DatabaseConfig(url=db_url, spool_path=tmp_path / "spool.jsonl"),
+        router=dataclasses.replace(base.router, **router) if router else base.router,
+    )
+
+
+async def start_routed(config: Config) -> RoutedApp:
+    started_at = time.time()
+    client = TestClient(TestServer(create_app(config)))
+    await client.start_server()
+    for _ in range(100):
+        if (await client.get("/readyz")).status == 200:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        await client.close()
+        raise AssertionError("the app never connected to the test Asterisk")
+    app = RoutedApp(client, config)
+    app.started_at = started_at
+    return app
+
+
+RoutedFactory = Callable[..., "asyncio.Future[RoutedApp]"]
+
+
+@pytest.fixture
+async def routed(
+    asterisk: TestAsterisk, migrated_db_url: str, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    """`await routed(**router_settings)` starts the app; all are closed at the end."""
+    started: list[RoutedApp] = []
+
+    async def start(**router: Any) -> RoutedApp:
+        unknown = set(router) - {f.name for f in dataclasses.fields(RouterConfig)}
+        assert not unknown, unknown
+        app = await start_routed(routed_config(asterisk, migrated_db_url, tmp_path, **router))
+        started.append(app)
+        return app
+
+    try:
+        yield start
+    finally:
+        for app in started:
+            await app.client.close()
