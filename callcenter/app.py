@@ -18,6 +18,7 @@ from callcenter.ami.client import AmiClient
 from callcenter.asterisk.agent_provisioning import AgentProvisioning
 from callcenter.calllog.service import CallLogService, TrailSource
 from callcenter.calllog.tracker import CallTracker
+from callcenter.compliance.facts import ComplianceSink
 from callcenter.config import Config
 from callcenter.ops.metrics import CallMetrics, FanOut
 from callcenter.persistence.agents_repository import AgentRepository
@@ -134,7 +135,21 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
             [(e.get("Channel") or "", e.get("Linkedid") or "") for e in result.events]
         )
 
-    undo = [client.subscribe(router.on_event), client.on_connected(reconcile)]
+    def staff_of(endpoint: str) -> str | None:
+        agent = router.board.by_endpoint(endpoint)
+        return agent.staff_no if agent is not None else None
+
+    compliance = ComplianceSink(
+        repository,
+        config.recordings_dir,
+        max_dead_air=config.router.max_dead_air,
+        staff_of=staff_of,
+    )
+    undo = [
+        client.subscribe(router.on_event),
+        client.on_connected(reconcile),
+        app[keys.RECORD_SINK].add(compliance),
+    ]
     supervisor = app[keys.SUPERVISOR]
     supervisor.spawn("router-ticks", router.run_ticks())
     persistence = supervisor.spawn("router-persistence", router.run_persistence())
@@ -148,6 +163,7 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         await server.close()
         for u in undo:
             u()
+        await compliance.drain()
         try:
             await asyncio.wait_for(router.flush(), 5.0)
         except TimeoutError:

@@ -224,6 +224,59 @@ def cmd_doctor(config: Config, args: argparse.Namespace) -> int:
     return exit_status(results)
 
 
+# -- agents (through the running service's API, so its router sees every change) ----------
+
+
+def cmd_agent(config: Config, args: argparse.Namespace) -> int:
+    import aiohttp
+
+    base = args.url or f"http://{config.web.host}:{config.web.port}"
+    action = args.agent_action
+    if action == "list":
+        method, path, body = "GET", "/api/agents", None
+    elif action == "add":
+        body = {"staff_no": args.staff_no, "name": args.name, "endpoint": args.endpoint}
+        if args.skills:
+            body["skills"] = [s.strip() for s in args.skills.split(",") if s.strip()]
+        method, path = "POST", "/api/agents"
+    elif action == "remove":
+        method, path, body = "DELETE", f"/api/agents/{args.staff_no}", None
+    elif action == "pause":
+        method, path, body = "POST", f"/api/agents/{args.staff_no}/pause", {"reason": args.reason}
+    else:
+        method, path, body = "POST", f"/api/agents/{args.staff_no}/{action}", None
+
+    async def call() -> tuple[int, object]:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
+            session.request(method, base + path, json=body) as response,
+        ):
+            return response.status, await response.json()
+
+    try:
+        status, data = asyncio.run(call())
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        print(
+            f"callcenter: the service at {base} is not reachable ({exc}); start it with"
+            " `callcenter serve`",
+            file=sys.stderr,
+        )
+        return 2
+    if status >= 400 and isinstance(data, dict):
+        print(f"callcenter: {data.get('error_id')}: {data.get('message')}", file=sys.stderr)
+        return 1
+    if action == "list" and isinstance(data, dict):
+        for agent in data["agents"]:
+            reason = f" ({agent['pause_reason']})" if agent["pause_reason"] else ""
+            print(
+                f"{agent['staff_no']:>8}  {agent['endpoint']:<12} {agent['state']}{reason}"
+                f"  {agent['name']}"
+            )
+    else:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
 # -- argument parsing ----------------------------------------------------------------------
 
 
@@ -275,6 +328,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=5.0, help="seconds per network check (default 5)"
     )
     doctor.set_defaults(func=cmd_doctor)
+
+    agent = sub.add_parser("agent", help="manage agents through the running service")
+    agent.add_argument("--url", help="the service's base URL (default: from the config)")
+    agent_sub = agent.add_subparsers(dest="agent_action", required=True)
+    agent_sub.add_parser("list", help="agents and their states")
+    add = agent_sub.add_parser("add", help="add an agent (its PJSIP endpoint is created)")
+    add.add_argument("staff_no")
+    add.add_argument("name")
+    add.add_argument("--endpoint", required=True, help="the agent's softphone endpoint")
+    add.add_argument("--skills", help="comma-separated skills (default: the inbound skill)")
+    for name in ("remove", "login", "logout", "unpause"):
+        agent_sub.add_parser(name).add_argument("staff_no")
+    pause = agent_sub.add_parser("pause")
+    pause.add_argument("staff_no")
+    pause.add_argument("reason")
+    agent.set_defaults(func=cmd_agent)
     return parser
 
 

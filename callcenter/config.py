@@ -120,6 +120,7 @@ class RouterConfig:
     shifts: str = ""
     timezone: str = "UTC"
     position_every: int = 5  # announce the position every N hold rounds
+    max_dead_air: float = 3.0  # seconds of silence after connect before it is a defect
     staff_prompt: str = "工號{staff_no}為您服務"
     prompt_voice: str = "cmn"
 
@@ -300,6 +301,7 @@ def _router(env: Mapping[str, str]) -> RouterConfig:
         shifts=env.get("CALLCENTER_SHIFTS", ""),
         timezone=timezone,
         position_every=max(1, _int(env, "CALLCENTER_POSITION_EVERY", 5)),
+        max_dead_air=_float(env, "CALLCENTER_MAX_DEAD_AIR", 3.0),
         staff_prompt=env.get("CALLCENTER_STAFF_PROMPT", "工號{staff_no}為您服務"),
         prompt_voice=env.get("CALLCENTER_PROMPT_VOICE", "cmn"),
     )

@@ -165,6 +165,7 @@ class CallTracker:
             "SoftHangupRequest": self.on_hangup_request,
             "Hangup": self.on_hangup,
             "Hold": self.on_hold,
+            "Shutdown": self.on_shutdown,
             "Unhold": self.on_unhold,
         }
 
@@ -212,6 +213,12 @@ class CallTracker:
         name = headers["Event"]
         when = event.timestamp
         self._advance(when)
+        if name == "Shutdown":
+            # Asterisk is going down (a restart or a stop): the calls it hangs up
+            # now were interrupted, whatever their hang-up events say.
+            for call in self._calls.values():
+                call.note("asterisk-shutdown")
+            return self._expire_due() if self._ending else _NO_RECORDS
         linkedid = headers.get("Linkedid") or headers.get("Uniqueid")
         if not linkedid:
             self.unknown_events += 1
@@ -320,6 +327,9 @@ class CallTracker:
         return finished
 
     # -- handlers ---------------------------------------------------------------------
+
+    def on_shutdown(self, call: _Call, event: Message, when: float | None) -> None:
+        """Handled in `feed` (it concerns every call); registered so it is not skipped."""
 
     def on_newchannel(self, call: _Call, event: Message, when: float | None) -> None:
         uniqueid = event.headers.get("Uniqueid", "")
@@ -562,7 +572,8 @@ class CallTracker:
         else:
             answered_by = None
             interrupted = any(
-                n in call.notes for n in ("asterisk-restart", "ended-while-disconnected")
+                n in call.notes
+                for n in ("asterisk-restart", "asterisk-shutdown", "ended-while-disconnected")
             )
             if call.abandoned or call.caller_requested_hangup:
                 outcome = Outcome.ABANDONED

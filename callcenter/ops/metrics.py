@@ -43,7 +43,16 @@ class FanOut:
     """
 
     def __init__(self, *sinks: RecordSink) -> None:
-        self._sinks = sinks
+        self._sinks: tuple[RecordSink, ...] = sinks
+
+    def add(self, sink: RecordSink) -> Callable[[], None]:
+        """Add a sink (wired later than the others); returns its removal."""
+        self._sinks = (*self._sinks, sink)
+
+        def remove() -> None:
+            self._sinks = tuple(s for s in self._sinks if s is not sink)
+
+        return remove
 
     def submit(self, record: CallRecord) -> None:
         error: Exception | None = None

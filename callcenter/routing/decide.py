@@ -19,7 +19,7 @@ what the dialplan does next (through the FastAGI reply). The rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from callcenter.config import RingConfig
@@ -93,6 +93,7 @@ def decide(
     settings: RouteSettings,
     *,
     open_now: bool = True,
+    on_shift: Callable[[Agent], bool] | None = None,
 ) -> Decision:
     """The next step for `call`; `waiting` is every call waiting (it may include `call`)."""
     if not open_now and not call.system_answered:
@@ -101,7 +102,7 @@ def decide(
     ringable = left - settings.margin
     if not call.system_answered and ringable < settings.min_ring:
         return SystemAnswer()
-    agent = assign(call, waiting, board)
+    agent = assign(call, waiting, board, on_shift)
     if agent is None:
         position = 1 + sum(1 for other in _ahead_of(call, waiting))
         if call.system_answered:
@@ -111,16 +112,26 @@ def decide(
     if call.system_answered:
         # Answered already: no budget left to protect; the agent rings its full share.
         return Ring(agent, settings.max_ring_per_agent, to_owner=agent.staff_no == call.owner)
-    free_others = len(board.available(call.skill)) > 1
+    free_others = (
+        sum(1 for a, _ in board.available(call.skill) if on_shift is None or on_shift(a)) > 1
+    )
     seconds = min(ringable, settings.max_ring_per_agent) if free_others else ringable
     return Ring(agent, round(seconds, 1), to_owner=agent.staff_no == call.owner)
 
 
-def assign(call: WaitingCall, waiting: Sequence[WaitingCall], board: AgentBoard) -> Agent | None:
-    """The agent `call` gets after older calls have had their pick (greedy, arrival order)."""
+def assign(
+    call: WaitingCall,
+    waiting: Sequence[WaitingCall],
+    board: AgentBoard,
+    on_shift: Callable[[Agent], bool] | None = None,
+) -> Agent | None:
+    """The agent `call` gets after older calls have had their pick (greedy, arrival order).
+
+    `on_shift` says whether an agent's shift covers now (agents off shift are
+    never offered calls, even if they forgot to log out)."""
     taken: set[str] = set()
     for other in sorted(_waiting_for_agent(waiting, call), key=_order):
-        pick = _pick(other, board, taken)
+        pick = _pick(other, board, taken, on_shift)
         if other.linkedid == call.linkedid:
             return pick
         if pick is not None:
@@ -128,8 +139,17 @@ def assign(call: WaitingCall, waiting: Sequence[WaitingCall], board: AgentBoard)
     return None
 
 
-def _pick(call: WaitingCall, board: AgentBoard, taken: set[str]) -> Agent | None:
-    free = [a for a, _ in board.available(call.skill) if a.staff_no not in taken]
+def _pick(
+    call: WaitingCall,
+    board: AgentBoard,
+    taken: set[str],
+    on_shift: Callable[[Agent], bool] | None = None,
+) -> Agent | None:
+    free = [
+        a
+        for a, _ in board.available(call.skill)
+        if a.staff_no not in taken and (on_shift is None or on_shift(a))
+    ]
     if not free:
         return None
     if call.owner is not None:

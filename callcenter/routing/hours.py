@@ -45,6 +45,16 @@ class OpeningHours:
         local = datetime.fromtimestamp(epoch, tz=UTC).astimezone(ZoneInfo(self.timezone))
         return any(s.covers(local) for s in self.shifts)
 
+    def in_shift(self, name: str | None, epoch: float) -> bool:
+        """Whether shift `name` covers `epoch`; an agent with no or an unknown shift always is."""
+        if name is None:
+            return True
+        shift = next((s for s in self.shifts if s.name == name), None)
+        if shift is None:
+            return True
+        local = datetime.fromtimestamp(epoch, tz=UTC).astimezone(ZoneInfo(self.timezone))
+        return shift.covers(local)
+
     def shift_at(self, epoch: float) -> str | None:
         local = datetime.fromtimestamp(epoch, tz=UTC).astimezone(ZoneInfo(self.timezone))
         for shift in self.shifts:

@@ -144,6 +144,7 @@ class Router:
             now,
             self._settings,
             open_now=self._hours.open_at(now),
+            on_shift=lambda agent: self._hours.in_shift(agent.shift, now),
         )
         reply = self._apply(call, decision, now)
         self.stats.decisions += 1
@@ -279,13 +280,25 @@ class Router:
 
     async def remove_agent(self, staff_no: str) -> None:
         status = self.board.get(staff_no)
+        endpoint = self.board.agents[staff_no].endpoint
         call = self.waiting.get(status.call or "")
         self._commit(self.board.remove(staff_no, self._clock()))
         if call is not None and call.dialling == staff_no:
-            # The dialplan's ring ends on its own; the call is routed on from there.
             self.waiting[call.linkedid] = replace(call, tried=call.tried | {staff_no})
+            # Stop the ring now; the dialplan asks again and the call moves on.
+            await self._hang_up_ringing(endpoint)
         await self._pending.join()
         await self._repo.remove_agent(staff_no)
+
+    async def _hang_up_ringing(self, endpoint: str) -> None:
+        if self._ami is None or not self._ami.connected:
+            return
+        try:
+            await self._ami.action(
+                "Hangup", {"Channel": f"/^PJSIP\\/{endpoint}-[0-9a-f]+$/", "Cause": "21"}
+            )
+        except AmiError as exc:
+            log.warning("ringing channel of removed endpoint %s not hung up: %s", endpoint, exc)
 
     # -- background -------------------------------------------------------------------------------
 

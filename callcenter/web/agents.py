@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import time
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.persistence.agents_repository import WrapUp
+from callcenter.routing.hours import parse_shifts
 from callcenter.state.agents import Agent, AgentError, AgentState, AgentStatus
 from callcenter.web import keys
 from callcenter.web.keys import ApiError
@@ -80,6 +83,11 @@ async def add_agent(request: web.Request) -> web.Response:
         skills=frozenset(skills),
         shift=body.get("shift") if isinstance(body.get("shift"), str) else None,
     )
+    shifts = [s.name for s in parse_shifts(request.app[keys.CONFIG].router.shifts)]
+    if agent.shift is not None and shifts and agent.shift not in shifts:
+        raise ApiError(
+            400, "unknown-shift", f"shift {agent.shift!r} is not one of {', '.join(shifts)}"
+        )
     router = request.app[keys.ROUTER]
     try:
         await router.add_agent(agent)
@@ -206,6 +214,9 @@ async def script(request: web.Request) -> web.Response:
 
 
 async def state_log(request: web.Request) -> web.Response:
+    # Transitions are written behind the router's back; read after they landed.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(request.app[keys.ROUTER].flush(), 2.0)
     log = await request.app[keys.AGENT_REPOSITORY].state_log(request.match_info["staff_no"])
     return web.json_response(
         {

@@ -251,3 +251,53 @@ async def test_an_agent_added_through_the_api_gets_an_endpoint_and_takes_calls(
     script = await app.api("GET", "/api/agents/2101/script")
     assert "2 1 0 1" in script["announcement"]
     assert script["closing"]
+
+
+async def test_an_agent_removed_while_ringing_stops_ringing_and_the_call_moves_on(
+    asterisk: TestAsterisk, softphones: PhonePool, routed: Any
+) -> None:
+    app = await routed()
+    await app.agent("1001")  # longest idle: rung first
+    await asyncio.sleep(0.2)
+    await app.agent("1002")
+    ringing_phone = await softphones("1001", auto_answer=False)
+    await softphones("1002")
+    caller = await softphones("2002")
+    since = len(caller.events)
+    await caller.dial(asterisk.config.asterisk.inbound_number)
+    await app.wait_state("1001", "ringing", 10)
+    await ringing_phone.wait_event("CALL_INCOMING", 5)
+    removed = await app.api("DELETE", "/api/agents/1001")
+    assert removed == {"removed": "1001"}
+    await ringing_phone.wait_event("CALL_CLOSED", 5)
+    await caller.wait_event("CALL_ESTABLISHED", 15, since=since)
+    await asyncio.sleep(1)
+    await caller.hangup()
+    (record,) = await app.calls(1)
+    assert record.agent == "1002"
+    assert record.answer_seconds is not None and record.answer_seconds < 8.0
+    agents = (await app.api("GET", "/api/agents"))["agents"]
+    assert [a["staff_no"] for a in agents] == ["1002"]
+
+
+async def test_asterisk_restarting_mid_ring_loses_no_call_and_frees_the_agent(
+    asterisk: TestAsterisk, softphones: PhonePool, routed: Any
+) -> None:
+    app = await routed()
+    await app.agent("1003")
+    await softphones("1003", auto_answer=False)
+    caller = await softphones("2003")
+    await caller.dial(asterisk.config.asterisk.inbound_number)
+    await app.wait_state("1003", "ringing", 10)
+    await asyncio.to_thread(asterisk.restart)
+    # Back after the restart: the offer is gone, the agent is free again.
+    await app.wait_state("1003", "available", 30)
+    (record,) = await app.calls(1, within=60)
+    assert record.caller_number == "2003"
+    assert record.agent is None
+    assert record.outcome.value in {"interrupted", "abandoned"}
+    # And routing works on the restarted Asterisk.
+    await softphones("1003")  # re-registers (auto-answer now)
+    await _call(caller, asterisk.config.asterisk.inbound_number, 1.0)
+    records = await app.calls(2, within=40)
+    assert records[1].agent == "1003"

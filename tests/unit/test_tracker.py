@@ -343,3 +343,15 @@ def test_count_rings_uses_the_configured_cadence() -> None:
     tracker = CallTracker(ring=RingConfig(cadence_seconds=6.0))
     (record,) = run([*arrival(), *agent_answers(13.0), *hangups(20.0, CALLER, "caller")], tracker)
     assert record.rings_to_answer == 3
+
+
+def test_calls_cut_by_an_asterisk_shutdown_are_interrupted_not_unanswered() -> None:
+    (record,) = run(
+        [
+            *arrival(),
+            ev("Shutdown", 3.0, Shutdown="Cleanly", Restart="True"),
+            ev("Hangup", 3.1, Cause="1"),
+        ]
+    )
+    assert record.outcome is Outcome.INTERRUPTED
+    assert "asterisk-shutdown" in record.notes
