@@ -216,8 +216,8 @@ class CallTracker:
         if name == "Shutdown":
             # Asterisk is going down (a restart or a stop): the calls it hangs up
             # now were interrupted, whatever their hang-up events say.
-            for call in self._calls.values():
-                call.note("asterisk-shutdown")
+            for open_call in self._calls.values():
+                open_call.note("asterisk-shutdown")
             return self._expire_due() if self._ending else _NO_RECORDS
         linkedid = headers.get("Linkedid") or headers.get("Uniqueid")
         if not linkedid:
