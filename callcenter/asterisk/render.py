@@ -17,6 +17,7 @@ from pathlib import Path
 
 from callcenter.asterisk.instance import AsteriskRuntimeError, Instance
 from callcenter.config import AmiConfig, AsteriskConfig, RingConfig, RouterConfig
+from callcenter.routing.hours import parse_shifts
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "dialplans"
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
@@ -111,7 +112,19 @@ def _to_asterisk_wav(cmd: list[str], out: Path) -> bool:
         return subprocess.run(conv, capture_output=True, check=False).returncode == 0
 
 
-def _make_sounds(instance: Instance) -> tuple[str, str, dict[str, str]]:
+def closed_text(router: RouterConfig | None) -> str:
+    """The after-hours announcement, with the opening hours when they are configured."""
+    shifts = parse_shifts(router.shifts) if router is not None else ()
+    if not shifts:
+        return CLOSED_TEXT
+    spans = sorted({(s.start, s.end) for s in shifts})
+    hours = ", and ".join(f"{a.strftime('%H:%M')} to {b.strftime('%H:%M')}" for a, b in spans)
+    return f"We are closed now. Our opening hours are {hours}. " + CLOSED_TEXT.split(". ", 1)[1]
+
+
+def _make_sounds(
+    instance: Instance, router: RouterConfig | None = None
+) -> tuple[str, str, dict[str, str]]:
     """Greeting, hold music and prompts as in-Asterisk paths; "" where the host lacks the tools."""
     sounds = instance.sounds_host_dir
     (sounds / "moh").mkdir(parents=True, exist_ok=True)
@@ -119,7 +132,7 @@ def _make_sounds(instance: Instance) -> tuple[str, str, dict[str, str]]:
     if _to_asterisk_wav(["espeak-ng", GREETING_TEXT, "-w"], sounds / "greeting.wav"):
         greeting = str(instance.sounds_asterisk_dir / "greeting")
     prompts: dict[str, str] = {}
-    for name, text in (("callback", CALLBACK_TEXT), ("closed", CLOSED_TEXT)):
+    for name, text in (("callback", CALLBACK_TEXT), ("closed", closed_text(router))):
         if _to_asterisk_wav(["espeak-ng", text, "-w"], sounds / f"{name}.wav"):
             prompts[name] = str(instance.sounds_asterisk_dir / name)
     moh = ""
@@ -148,7 +161,7 @@ def render(
     """
     for sub in ("etc", "run", "log", "spool", "lib", "recordings", "sounds"):
         instance.host(sub).mkdir(parents=True, exist_ok=True)
-    greeting, moh, prompts = _make_sounds(instance)
+    greeting, moh, prompts = _make_sounds(instance, router)
     values = template_values(
         asterisk,
         ami,

@@ -146,8 +146,24 @@ def log_problems_since_boot(lines: Sequence[str]) -> list[str]:
     for line in lines[start:]:
         match = _LOG_LINE.match(line)
         if match is not None and match.group("level") in ("WARNING", "ERROR"):
+            if any(marker in line for marker in _ROUTER_UNREACHABLE_LINES):
+                continue  # a runtime fact, not a configuration problem: see router_fallbacks
             problems.append(line)
     return problems
+
+
+_ROUTER_UNREACHABLE = "res_agi.c: Connecting to"
+# What res_agi logs for one FastAGI request whose server is down.
+_ROUTER_UNREACHABLE_LINES = (_ROUTER_UNREACHABLE, "res_agi.c: Couldn't connect to any host")
+
+
+def router_fallbacks(lines: Sequence[str]) -> int:
+    """Calls since the last boot that found the router unreachable (app_queue took them)."""
+    start = 0
+    for index, line in enumerate(lines):
+        if _BOOT_LINE.match(line):
+            start = index
+    return sum(1 for line in lines[start:] if _ROUTER_UNREACHABLE in line and "/route" in line)
 
 
 def evaluate_asterisk_log(problems: Sequence[str], path: Path) -> CheckResult:
@@ -392,7 +408,15 @@ def check_asterisk_log(asterisk: AsteriskConfig) -> CheckResult:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return skipped("asterisk-log", f"Asterisk's messages log is not readable here ({path})")
-    return evaluate_asterisk_log(log_problems_since_boot(lines), path)
+    result = evaluate_asterisk_log(log_problems_since_boot(lines), path)
+    fallbacks = router_fallbacks(lines)
+    if fallbacks and result.ok:
+        detail = (
+            f"{result.detail}; {fallbacks} routing requests found the router unreachable"
+            " (app_queue took those calls: is `callcenter serve` running?)"
+        )
+        return dataclasses.replace(result, detail=detail)
+    return result
 
 
 def check_recordings_dir(path: Path, min_free_mb: int) -> CheckResult:

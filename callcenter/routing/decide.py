@@ -19,6 +19,7 @@ what the dialplan does next (through the FastAGI reply). The rules:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -116,7 +117,8 @@ def decide(
         sum(1 for a, _ in board.available(call.skill) if on_shift is None or on_shift(a)) > 1
     )
     seconds = min(ringable, settings.max_ring_per_agent) if free_others else ringable
-    return Ring(agent, round(seconds, 1), to_owner=agent.staff_no == call.owner)
+    # Rounded down (the dialplan gets tenths): never a hair past the budget.
+    return Ring(agent, math.floor(seconds * 10) / 10, to_owner=agent.staff_no == call.owner)
 
 
 def assign(
@@ -152,11 +154,12 @@ def _pick(
     ]
     if not free:
         return None
+    fresh = [a for a in free if a.staff_no not in call.tried]
     if call.owner is not None:
-        for agent in free:
+        # The owner first, unless they already let this call ring out.
+        for agent in fresh or free:
             if agent.staff_no == call.owner:
                 return agent
-    fresh = [a for a in free if a.staff_no not in call.tried]
     # Everyone free already missed this call: ring them again rather than nobody.
     return (fresh or free)[0]
 

@@ -76,6 +76,8 @@ def parse_shifts(spec: str) -> tuple[Shift, ...]:
             start, end = time.fromisoformat(start_s.strip()), time.fromisoformat(end_s.strip())
         except ValueError:
             raise HoursError(f"shift {part!r}: times must be HH:MM") from None
+        if start.tzinfo is not None or end.tzinfo is not None:
+            raise HoursError(f"shift {part!r}: times are local HH:MM, without a UTC offset")
         if not sep or start == end:
             raise HoursError(f"shift {part!r}: expected a start and a different end")
         shifts.append(Shift(name.strip(), start, end, _days(days_spec, part)))

@@ -203,6 +203,11 @@ class AgentBoard:
         if current.state is not AgentState.RINGING or current.call != call:
             return []
         missed = current.missed_in_row + 1
+        if current.pending_pause is not None and missed < self.settings.max_missed:
+            # The agent asked for a pause while ringing: no call to finish, pause now.
+            reason = current.pending_pause
+            nxt = AgentStatus(AgentState.PAUSED, now, pause_reason=reason, missed_in_row=missed)
+            return self._set(staff_no, now, nxt, reason=reason)
         if missed >= self.settings.max_missed:
             return self._set(
                 staff_no,
@@ -226,6 +231,12 @@ class AgentBoard:
         current = self.get(staff_no)
         if current.state is not AgentState.RINGING or current.call != call:
             return []
+        if current.pending_pause is not None:
+            reason = current.pending_pause
+            nxt = AgentStatus(
+                AgentState.PAUSED, now, pause_reason=reason, missed_in_row=current.missed_in_row
+            )
+            return self._set(staff_no, now, nxt, reason=reason)
         return self._set(
             staff_no, now, replace(current, state=AgentState.AVAILABLE, since=now, call=None)
         )

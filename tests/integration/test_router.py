@@ -284,6 +284,8 @@ async def test_asterisk_restarting_mid_ring_loses_no_call_and_frees_the_agent(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed()
+    await app.agent("1004")
+    await app.api("POST", "/api/agents/1004/pause", reason="meeting")
     await app.agent("1003")
     await softphones("1003", auto_answer=False)
     caller = await softphones("2003")
@@ -292,6 +294,8 @@ async def test_asterisk_restarting_mid_ring_loses_no_call_and_frees_the_agent(
     await asyncio.to_thread(asterisk.restart)
     # Back after the restart: the offer is gone, the agent is free again.
     await app.wait_state("1003", "available", 30)
+    paused = await app.state("1004")  # a pause is ours: Asterisk restarting does not touch it
+    assert paused["state"] == "paused" and paused["pause_reason"] == "meeting"
     (record,) = await app.calls(1, within=60)
     assert record.caller_number == "2003"
     assert record.agent is None

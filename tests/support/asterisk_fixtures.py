@@ -187,6 +187,7 @@ class PhonePool:
         user: str,
         *,
         auto_answer: bool = True,
+        record: bool = False,
         wav: Path | None = None,
         wav_seconds: float = 60.0,
     ) -> Softphone:
@@ -210,6 +211,7 @@ class PhonePool:
             wav,
             workdir=home,
             auto_answer=auto_answer,
+            record_dir=home / "heard" if record else None,
         )
         self.phones.append(phone)
         await phone.start()

@@ -114,6 +114,7 @@ class Softphone:
         workdir: Path,
         auto_answer: bool = True,
         registrar_host: str = "127.0.0.1",
+        record_dir: Path | None = None,
     ) -> None:
         self.name = name
         self.user = user
@@ -124,6 +125,8 @@ class Softphone:
         self.wav = wav
         self.workdir = workdir
         self.auto_answer = auto_answer
+        # baresip's sndfile module writes what the phone hears (*-dec.wav) and sends.
+        self.record_dir = record_dir
         self.events: list[dict[str, Any]] = []
         self._event_added = asyncio.Condition()
         self._proc: asyncio.subprocess.Process | None = None
@@ -161,11 +164,20 @@ module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
 """
+        if self.record_dir is not None:
+            self.record_dir.mkdir(parents=True, exist_ok=True)
+            config += f"module sndfile.so\nsnd_path {self.record_dir}\n"
         answermode = "auto" if self.auto_answer else "manual"
         account = f"<{self.aor}>;auth_pass={self.password};answermode={answermode};regint=300\n"
         (self.workdir / "config").write_text(config)
         (self.workdir / "accounts").write_text(account)
         (self.workdir / "contacts").write_text("")
+
+    def heard(self) -> list[Path]:
+        """The recordings of what this phone received, oldest first (needs `record_dir`)."""
+        if self.record_dir is None:
+            raise SoftphoneError(f"{self}: started without record_dir")
+        return sorted(self.record_dir.glob("*-dec.wav"), key=lambda p: p.stat().st_mtime)
 
     async def start(self, within: float = 10.0) -> None:
         """Start baresip and return once it is registered."""

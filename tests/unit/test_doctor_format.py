@@ -172,3 +172,21 @@ def test_json_output_is_a_list_of_checks() -> None:
 def test_any_failure_makes_the_exit_status_non_zero() -> None:
     assert exit_status(RESULTS) == 1
     assert exit_status([RESULTS[0], RESULTS[2]]) == 0
+
+
+def test_router_unreachable_lines_are_counted_apart_from_configuration_problems() -> None:
+    from callcenter.ops.doctor import log_problems_since_boot, router_fallbacks
+
+    lines = [
+        "[2026-11-23 12:00:00.000] NOTICE[1] asterisk.c: Asterisk 22.10.1 ready",
+        "[2026-11-23 12:00:00.000] Asterisk 22.10.1 built",
+        "[2026-11-23 12:00:01.000] WARNING[2][C-1] res_agi.c: Connecting to '127.0.0.1:4573'"
+        " failed for url 'agi://127.0.0.1:4573/route': Connection refused",
+        "[2026-11-23 12:00:02.000] WARNING[2][C-2] res_agi.c: Connecting to '127.0.0.1:4573'"
+        " failed for url 'agi://127.0.0.1:4573/route': Connection refused",
+        "[2026-11-23 12:00:02.000] WARNING[2][C-2] res_agi.c: Couldn't connect to any host."
+        "  FastAGI failed.",
+        "[2026-11-23 12:00:03.000] ERROR[3] config.c: no such file pjsip_extra.conf",
+    ]
+    assert log_problems_since_boot(lines) == [lines[-1]]
+    assert router_fallbacks(lines) == 2
