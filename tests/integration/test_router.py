@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import array
 import asyncio
+import math
+import subprocess
 import time
+import wave
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +20,37 @@ from tests.support.softphone import SoftphoneError
 pytestmark = pytest.mark.asterisk
 
 
-async def test_an_agent_answers_hears_nothing_before_the_announcement_and_wraps_up(
-    asterisk: TestAsterisk, softphones: PhonePool, routed: Any
+def _loud_seconds(path: Path, threshold: int = 500) -> float:
+    """Seconds of audio above a speech-like level in a 16-bit mono WAV."""
+    with wave.open(str(path)) as wav:
+        rate = wav.getframerate()
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+    step = rate // 10
+    loud = 0
+    for start in range(0, len(samples), step):
+        chunk = samples[start : start + step]
+        if chunk and math.sqrt(sum(x * x for x in chunk) / len(chunk)) > threshold:
+            loud += 1
+    return loud / 10
+
+
+def _silence(path: Path, seconds: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed"]
+    subprocess.run(
+        ["sox", "-n", *fmt, str(path), "trim", "0", str(seconds)], check=True, capture_output=True
+    )
+    return path
+
+
+async def test_the_caller_hears_the_staff_number_then_the_agent_wraps_up(
+    asterisk: TestAsterisk, softphones: PhonePool, routed: Any, tmp_path: Path
 ) -> None:
     app = await routed()
     await app.agent("1001")
-    agent = await softphones("1001")
-    caller = await softphones("2001")
+    # The agent says nothing: whatever the caller hears is Asterisk's.
+    await softphones("1001", wav=_silence(tmp_path / "quiet.wav", 60))
+    caller = await softphones("2001", record=True)
 
     await caller.dial(asterisk.config.asterisk.inbound_number)
     await caller.wait_event("CALL_ESTABLISHED", 15)
@@ -31,11 +60,20 @@ async def test_an_agent_answers_hears_nothing_before_the_announcement_and_wraps_
     wrap = await app.wait_state("1001", "wrap_up", 10)
     assert wrap["call"] == on_call["call"]
 
+    # The announcement reached the caller (as early media, before the bridge): the
+    # agent answered at once, so at most a second of ring tone, the rest is the prompt.
+    prompt = asterisk.instance.sounds_host_dir / "agents" / "1001.wav"
+    with wave.open(str(prompt)) as wav:
+        prompt_seconds = wav.getnframes() / wav.getframerate()
+    heard = caller.heard()  # baresip starts a new file when the stream restarts
+    assert heard
+    assert sum(_loud_seconds(f) for f in heard) >= prompt_seconds - 1.0
+
     (record,) = await app.calls(1)
     assert record.outcome is Outcome.ANSWERED
     assert record.agent == "1001"
     assert record.queue == "support"
-    assert record.answer_seconds is not None and record.answer_seconds < 15
+    assert record.answer_seconds is not None and record.answer_seconds < 2.0
     assert record.hangup_first is Party.CALLER
     done = await app.api(
         "POST",
@@ -46,8 +84,9 @@ async def test_an_agent_answers_hears_nothing_before_the_announcement_and_wraps_
         resolved=False,
     )
     assert done["case"]["owner"] == "1001"
+    assert done["case"]["reply_due_at"] - done["case"]["opened_at"] == pytest.approx(48 * 3600)
     assert done["agent"]["state"] == "available"
-    assert agent is not None
+    assert done["wrap_seconds"] is not None and done["wrap_seconds"] >= 0
 
 
 async def _call(caller: Any, number: str, talk: float) -> None:
