@@ -101,6 +101,8 @@ class FastAgiServer:
                 raise AgiError(f"no FastAGI script {request.script!r}")
             self.requests += 1
             variables = await handler(request)
+            # One command at a time: res_agi reads one line per command and drops
+            # what else came in the same read (pipelined commands stall 5 s here).
             for name, value in variables.items():
                 writer.write(f"SET VARIABLE {name} {quote(str(value))}\n".encode())
                 await writer.drain()

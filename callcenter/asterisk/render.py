@@ -7,18 +7,20 @@ string, so a typo in a template fails at render time instead of in a call.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from callcenter.asterisk.instance import AsteriskRuntimeError, Instance
+from callcenter.asterisk.prompts import PromptError, render_prompt
 from callcenter.config import AmiConfig, AsteriskConfig, RingConfig, RouterConfig
 from callcenter.routing.hours import parse_shifts
 
+log = logging.getLogger(__name__)
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "dialplans"
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 GREETING_TEXT = "Thank you for calling. All our agents are busy. Please hold."
@@ -99,19 +101,6 @@ def _modules_dir(instance: Instance) -> str:
     return "/" + str(found[0].relative_to(root))
 
 
-def _to_asterisk_wav(cmd: list[str], out: Path) -> bool:
-    """Run a sound generator, then convert to the 8 kHz mono 16-bit WAV format_wav reads."""
-    if shutil.which(cmd[0]) is None or shutil.which("sox") is None:
-        return False
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.wav"
-        made = subprocess.run([*cmd, str(raw)], capture_output=True, check=False)
-        if made.returncode != 0 or not raw.exists():
-            return False
-        conv = ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed", str(out)]
-        return subprocess.run(conv, capture_output=True, check=False).returncode == 0
-
-
 def closed_text(router: RouterConfig | None) -> str:
     """The after-hours announcement, with the opening hours when they are configured."""
     shifts = parse_shifts(router.shifts) if router is not None else ()
@@ -128,13 +117,21 @@ def _make_sounds(
     """Greeting, hold music and prompts as in-Asterisk paths; "" where the host lacks the tools."""
     sounds = instance.sounds_host_dir
     (sounds / "moh").mkdir(parents=True, exist_ok=True)
-    greeting = ""
-    if _to_asterisk_wav(["espeak-ng", GREETING_TEXT, "-w"], sounds / "greeting.wav"):
-        greeting = str(instance.sounds_asterisk_dir / "greeting")
-    prompts: dict[str, str] = {}
-    for name, text in (("callback", CALLBACK_TEXT), ("closed", closed_text(router))):
-        if _to_asterisk_wav(["espeak-ng", text, "-w"], sounds / f"{name}.wav"):
-            prompts[name] = str(instance.sounds_asterisk_dir / name)
+    made: dict[str, str] = {}
+    texts = (
+        ("greeting", GREETING_TEXT),
+        ("callback", CALLBACK_TEXT),
+        ("closed", closed_text(router)),
+    )
+    for name, text in texts:
+        try:
+            render_prompt(text, sounds, name=name, voice="en")
+        except (PromptError, OSError) as exc:
+            log.warning("prompt %s not generated (%s): a stock prompt stands in", name, exc)
+            continue
+        made[name] = str(instance.sounds_asterisk_dir / name)
+    greeting = made.pop("greeting", "")
+    prompts = made
     moh = ""
     tone = ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16"]
     synth = ["synth", "4", "sine", "440", "vol", "0.2"]

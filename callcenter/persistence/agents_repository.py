@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,18 +23,14 @@ from callcenter.persistence.models import (
     CaseRow,
     WrapUpRow,
 )
-from callcenter.persistence.repository import _upsert
+from callcenter.persistence.repository import _to_datetime, _to_epoch, _upsert
 from callcenter.state.agents import Agent, AgentError, AgentState, AgentStatus, Transition
 
 OPEN = "open"
 
 
-def _dt(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
-
-
-def _epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
+_dt = _to_datetime
+_epoch = _to_epoch
 
 
 @dataclass(frozen=True)

@@ -131,9 +131,20 @@ def assign(
 
     `on_shift` says whether an agent's shift covers now (agents off shift are
     never offered calls, even if they forgot to log out)."""
+    free: dict[str, list[Agent]] = {}
+
+    def free_for(skill: str) -> list[Agent]:
+        # One sorted list per skill per decision: with hundreds of held calls
+        # asking every second, re-sorting per older call is what would cost.
+        if skill not in free:
+            free[skill] = [a for a, _ in board.available(skill) if on_shift is None or on_shift(a)]
+        return free[skill]
+
+    if not free_for(call.skill):
+        return None
     taken: set[str] = set()
     for other in sorted(_waiting_for_agent(waiting, call), key=_order):
-        pick = _pick(other, board, taken, on_shift)
+        pick = _pick(other, free_for(other.skill), taken)
         if other.linkedid == call.linkedid:
             return pick
         if pick is not None:
@@ -141,17 +152,8 @@ def assign(
     return None
 
 
-def _pick(
-    call: WaitingCall,
-    board: AgentBoard,
-    taken: set[str],
-    on_shift: Callable[[Agent], bool] | None = None,
-) -> Agent | None:
-    free = [
-        a
-        for a, _ in board.available(call.skill)
-        if a.staff_no not in taken and (on_shift is None or on_shift(a))
-    ]
+def _pick(call: WaitingCall, available: list[Agent], taken: set[str]) -> Agent | None:
+    free = [a for a in available if a.staff_no not in taken]
     if not free:
         return None
     fresh = [a for a in free if a.staff_no not in call.tried]

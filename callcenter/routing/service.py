@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -55,6 +55,7 @@ Clock = Callable[[], float]
 PromptFor = Callable[[Agent], str]
 NOT_ANSWERED = {"NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL"}
 MAX_ALERTS = 200
+MAX_GONE = 10_000
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,9 @@ class Router:
         self._pending: asyncio.Queue[tuple[list[Transition], dict[str, AgentStatus]]] = (
             asyncio.Queue()
         )
-        self._connected_at: dict[str, float] = {}  # linkedid -> agent answer time
+        # Callers whose channel is gone: their AMI Hangup can overtake (or race) the
+        # FastAGI request, which must then not bring the dead call back.
+        self._gone: OrderedDict[str, None] = OrderedDict()
 
     # -- start -----------------------------------------------------------------------------
 
@@ -121,16 +124,20 @@ class Router:
         linkedid = request.arg(0)
         if not linkedid:
             raise ValueError("route: no linkedid argument")
-        now = self._clock()
         call = self.waiting.get(linkedid)
         if call is None:
+            owner = await self._owner(request.arg(1))
             call = WaitingCall(
                 linkedid=linkedid,
-                arrived_at=_float(request.arg(2)) or now,
+                arrived_at=_float(request.arg(2)) or self._clock(),
                 skill=request.arg(3) or "support",
                 caller_number=request.arg(1) or None,
-                owner=await self._owner(request.arg(1)),
+                owner=owner,
             )
+        if linkedid in self._gone:
+            self.waiting.pop(linkedid, None)
+            return {"CC_ACTION": "gone"}
+        now = self._clock()  # after the owner lookup: the budget is counted from here
         rung = request.arg(5)
         if rung and call.dialling == rung:
             call = self._ring_ended(call, rung, request.arg(4), now)
@@ -158,7 +165,6 @@ class Router:
         call = self.waiting.pop(linkedid, None)
         if staff_no in self.board.agents:
             self._commit(self.board.answered(staff_no, linkedid, now))
-        self._connected_at[linkedid] = now
         if call is not None and call.dialling not in (None, staff_no):
             self._commit(self.board.withdrawn(call.dialling, linkedid, now))
         return {}
@@ -187,6 +193,9 @@ class Router:
         now = self._clock()
         uniqueid, linkedid = event.get("Uniqueid") or "", event.get("Linkedid") or ""
         if uniqueid and uniqueid == linkedid:
+            self._gone[linkedid] = None
+            if len(self._gone) > MAX_GONE:
+                self._gone.popitem(last=False)
             call = self.waiting.pop(linkedid, None)
             if call is not None and call.dialling is not None:
                 self._commit(self.board.withdrawn(call.dialling, linkedid, now))
@@ -324,9 +333,6 @@ class Router:
 
     async def flush(self) -> None:
         await self._pending.join()
-
-    def connected_at(self, linkedid: str) -> float | None:
-        return self._connected_at.get(linkedid)
 
     # -- internals ---------------------------------------------------------------------
 

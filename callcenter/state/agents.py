@@ -18,6 +18,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
+from callcenter.config import DEFAULT_PAUSE_REASONS
+
 
 class AgentState(enum.StrEnum):
     LOGGED_OUT = "logged_out"
@@ -29,7 +31,6 @@ class AgentState(enum.StrEnum):
 
 
 MISSED_CALLS = "missed-calls"
-DEFAULT_PAUSE_REASONS = ("break", "meal", "training", "meeting", "coaching", MISSED_CALLS)
 
 
 class AgentError(ValueError):

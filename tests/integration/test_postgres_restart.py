@@ -91,6 +91,6 @@ async def test_given_postgres_restarts_mid_traffic_then_calls_are_written_once(
     assert len(calls) == 3
     assert len({c.linkedid for c in calls}) == 3
     assert sorted(c.caller_number or "" for c in calls) == ["2001", "2002", "2003"]
-    assert all(c.outcome is Outcome.ANSWERED and c.agent == "1001" for c in calls)
+    assert all(c.outcome is Outcome.ANSWERED and c.agent == "1001" for c in calls), calls
     log = backend.log.read_text()
     assert log.count("call log writes recovered") == 1

@@ -126,3 +126,17 @@ async def routed(
     finally:
         for app in started:
             await app.client.close()
+        await _clear_queue_members(asterisk)
+
+
+async def _clear_queue_members(asterisk: TestAsterisk) -> None:
+    """The router mirrors its agents into app_queue (the dialplan's fallback), and
+    members persist in Asterisk: later tests that use the fallback must not find them."""
+    async with asterisk.ami() as ami:
+        for event in await ami.list_action("QueueStatus"):
+            if event.get("Event") == "QueueMember" and event.get("Queue"):
+                await ami.action(
+                    "QueueRemove",
+                    Queue=event.get("Queue", ""),
+                    Interface=event.get("StateInterface") or event.get("Location") or "",
+                )
