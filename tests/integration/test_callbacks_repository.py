@@ -1,0 +1,128 @@
+"""The callback queue in the database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from callcenter.callbacks.numbers import CallbackError, DoNotCallList
+from callcenter.callbacks.schedule import Outcome, Purpose, SchedulerSettings, Status
+from callcenter.persistence.callbacks_repository import CallbackRepository
+from callcenter.persistence.db import create_engine, create_session_factory
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SETTINGS = SchedulerSettings(do_not_call=DoNotCallList(("13900000000",)))
+
+
+def at(hour: int, minute: int = 0, day: int = 24) -> float:
+    return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI).timestamp()
+
+
+@pytest.fixture
+async def callbacks(migrated_db_url: str) -> CallbackRepository:
+    engine = create_engine(migrated_db_url)
+    yield CallbackRepository(create_session_factory(engine))  # type: ignore[misc]
+    await engine.dispose()
+
+
+async def test_a_duplicate_request_merges_and_keeps_the_first_turn(
+    callbacks: CallbackRepository,
+) -> None:
+    first, merged = await callbacks.request("138-0013-8000", Purpose.PRESS_1, at(10), SETTINGS)
+    assert not merged
+    second, merged = await callbacks.request("13800138000", Purpose.PRESS_1, at(11), SETTINGS)
+    assert merged and second.id == first.id
+    assert second.requested_at == at(10)
+    other, merged = await callbacks.request("13800138000", Purpose.FOLLOW_UP, at(11), SETTINGS)
+    assert not merged and other.id != first.id
+    assert len(await callbacks.list_callbacks()) == 2
+
+
+async def test_requests_in_quiet_hours_are_due_when_they_end(
+    callbacks: CallbackRepository,
+) -> None:
+    late, _ = await callbacks.request("13800138001", Purpose.AFTER_HOURS, at(22, 30), SETTINGS)
+    assert late.due_at == at(9, day=25)
+    assert await callbacks.claim(at(23), SETTINGS, "a") == []
+    (claimed,) = await callbacks.claim(at(9, 1, day=25), SETTINGS, "a")
+    assert claimed.id == late.id and claimed.status is Status.DIALLING
+
+
+async def test_bad_numbers_and_the_do_not_call_list_are_refused(
+    callbacks: CallbackRepository,
+) -> None:
+    with pytest.raises(CallbackError) as bad:
+        await callbacks.request("call me", Purpose.PRESS_1, at(10), SETTINGS)
+    assert bad.value.error_id == "invalid-number"
+    with pytest.raises(CallbackError) as dnc:
+        await callbacks.request("139 0000 0000", Purpose.PRESS_1, at(10), SETTINGS)
+    assert dnc.value.error_id == "do-not-call"
+    assert await callbacks.list_callbacks() == []
+
+
+async def test_complaint_deadlines_are_claimed_first_and_a_miss_is_retried(
+    callbacks: CallbackRepository,
+) -> None:
+    await callbacks.request("13800138002", Purpose.PRESS_1, at(9, 30), SETTINGS)
+    complaint, _ = await callbacks.request("13800138003", Purpose.COMPLAINT_REPLY, at(10), SETTINGS)
+    (first,) = await callbacks.claim(at(10, 5), SETTINGS, "a")
+    assert first.id == complaint.id
+    retried = await callbacks.record_attempt(
+        complaint.id or 0, Outcome.NO_ANSWER, at(10, 6), SETTINGS
+    )
+    assert retried.status is Status.PENDING and retried.attempts == 1
+    assert retried.due_at == at(10, 36)  # 30 minutes later
+    assert await callbacks.attempts(complaint.id or 0) == [(at(10, 6), Outcome.NO_ANSWER)]
+
+
+async def test_cancel_and_reschedule_only_pending_callbacks(
+    callbacks: CallbackRepository,
+) -> None:
+    cb, _ = await callbacks.request("13800138004", Purpose.ABANDONED, at(10), SETTINGS)
+    moved = await callbacks.reschedule(cb.id or 0, at(12, 30), SETTINGS)
+    assert moved.due_at == at(14)  # out of the lunch window
+    cancelled = await callbacks.cancel(cb.id or 0)
+    assert cancelled.status is Status.CANCELLED
+    with pytest.raises(CallbackError) as again:
+        await callbacks.cancel(cb.id or 0)
+    assert again.value.error_id == "callback-not-pending"
+    # A cancelled callback no longer blocks a new one for the same number and purpose.
+    fresh, merged = await callbacks.request("13800138004", Purpose.ABANDONED, at(15), SETTINGS)
+    assert not merged and fresh.id != cb.id
+
+
+@pytest.mark.postgres
+async def test_two_instances_never_claim_the_same_callback(
+    postgres_database_url: str,
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    from callcenter.persistence.migrate import upgrade_to_head
+    from tests.support.db_fixtures import _pg_execute
+
+    url = make_url(postgres_database_url)
+    await _pg_execute(url, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
+    await upgrade_to_head(postgres_database_url)
+    engines = [create_engine(postgres_database_url) for _ in range(2)]
+    try:
+        a, b = (CallbackRepository(create_session_factory(e)) for e in engines)
+        for n in range(40):
+            await a.request(f"1380013{n:04d}", Purpose.PRESS_1, at(10), SETTINGS)
+
+        async def drain(repo: CallbackRepository, name: str) -> list[int]:
+            got: list[int] = []
+            while claimed := await repo.claim(at(11), SETTINGS, name, limit=2):
+                got += [c.id or 0 for c in claimed]
+                await asyncio.sleep(0)
+            return got
+
+        first, second = await asyncio.gather(drain(a, "a"), drain(b, "b"))
+        assert sorted(first + second) == sorted({*first, *second})  # no id twice
+        assert len(first) + len(second) == 40
+        assert first and second  # both instances did work
+    finally:
+        for engine in engines:
+            await engine.dispose()
