@@ -16,12 +16,15 @@ from aiohttp import web
 from callcenter.agi.fastagi import FastAgiServer
 from callcenter.ami.client import AmiClient
 from callcenter.asterisk.agent_provisioning import AgentProvisioning
+from callcenter.callbacks.dialler import Dialler
+from callcenter.callbacks.settings import scheduler_settings
 from callcenter.calllog.service import CallLogService, TrailSource
 from callcenter.calllog.tracker import CallTracker
 from callcenter.compliance.facts import ComplianceSink
 from callcenter.config import Config
 from callcenter.ops.metrics import CallMetrics, FanOut
 from callcenter.persistence.agents_repository import AgentRepository
+from callcenter.persistence.callbacks_repository import CallbackRepository
 from callcenter.persistence.db import create_engine, create_session_factory
 from callcenter.persistence.repository import CallRepository
 from callcenter.persistence.writer import CallWriter
@@ -125,7 +128,20 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         ami=client,
     )
     await router.load()
-    server = FastAgiServer(config.router.agi_host, config.router.agi_port, router.handlers())
+    callbacks = CallbackRepository(app[keys.REPOSITORY].session_factory)
+    schedule = scheduler_settings(config.callbacks)
+    dialler = Dialler(
+        callbacks,
+        router,
+        client,
+        schedule,
+        skill=config.callbacks.skill,
+        instance=config.callbacks.instance,
+        agent_ring_seconds=config.callbacks.agent_ring_seconds,
+        caller_id=config.callbacks.caller_id,
+    )
+    handlers = {**router.handlers(), "callback-result": dialler.result}
+    server = FastAgiServer(config.router.agi_host, config.router.agi_port, handlers)
     await server.start()
 
     async def reconcile(ami: AmiClient) -> None:
@@ -147,12 +163,18 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
     )
     undo = [
         client.subscribe(router.on_event),
+        client.subscribe(dialler.on_event),
         client.on_connected(reconcile),
         app[keys.RECORD_SINK].add(compliance),
     ]
     supervisor = app[keys.SUPERVISOR]
     supervisor.spawn("router-ticks", router.run_ticks())
     persistence = supervisor.spawn("router-persistence", router.run_persistence())
+    if config.callbacks.enabled:
+        supervisor.spawn("callback-dialler", dialler.run(config.callbacks.poll_seconds))
+    app[keys.CALLBACKS] = callbacks
+    app[keys.SCHEDULE] = schedule
+    app[keys.DIALLER] = dialler
     app[keys.ROUTER] = router
     app[keys.AGENT_REPOSITORY] = repository
     app[keys.AGI] = server

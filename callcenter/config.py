@@ -126,6 +126,25 @@ class RouterConfig:
 
 
 @dataclass(frozen=True)
+class CallbackConfig:
+    """Outbound callbacks (SERVICE_RULES section 4); see callcenter.callbacks."""
+
+    enabled: bool = True
+    skill: str = "outbound"  # agents with this skill take callbacks
+    caller_id: str = "4008000000"  # the company's number, shown to the customer
+    dial: str = "PJSIP/{number}"  # how Asterisk reaches a customer's number
+    ring_seconds: int = 30  # how long the customer's phone rings
+    agent_ring_seconds: int = 15
+    poll_seconds: float = 2.0
+    quiet_hours: str = "12:00-14:00,21:00-09:00"
+    timezone: str = "Asia/Shanghai"
+    max_attempts: int = 3
+    retry_minutes: float = 30.0
+    do_not_call: str = ""
+    instance: str = "callcenter"  # this backend's name in claims
+
+
+@dataclass(frozen=True)
 class TrackerConfig:
     inbound_contexts: tuple[str, ...] = ("from-callers", "inbound")
     # AgentComplete can arrive after the last Hangup; a call is finalised this
@@ -176,6 +195,7 @@ class Config:
     # The speech-recognition model (a file or a model directory); None: no ASR.
     asr_model_path: Path | None = None
     router: RouterConfig = field(default_factory=RouterConfig)
+    callbacks: CallbackConfig = field(default_factory=CallbackConfig)
 
     @property
     def trail_path(self) -> Path:
@@ -256,6 +276,30 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         ops=OpsConfig(log_format=log_format, min_free_mb=min_free_mb),
         asr_model_path=Path(asr_model).expanduser() if asr_model else None,
         router=_router(env),
+        callbacks=_callbacks(env),
+    )
+
+
+def _callbacks(env: Mapping[str, str]) -> CallbackConfig:
+    import socket
+
+    dial = env.get("CALLCENTER_CALLBACK_DIAL", "PJSIP/{number}")
+    if "{number}" not in dial:
+        raise ConfigError("CALLCENTER_CALLBACK_DIAL must contain {number}, e.g. PJSIP/{number}")
+    return CallbackConfig(
+        enabled=env.get("CALLCENTER_CALLBACKS", "on").strip().lower() not in {"off", "0", "no"},
+        skill=env.get("CALLCENTER_CALLBACK_SKILL", "outbound") or "outbound",
+        caller_id=env.get("CALLCENTER_CALLER_ID", "4008000000"),
+        dial=dial,
+        ring_seconds=_int(env, "CALLCENTER_CALLBACK_RING", 30),
+        agent_ring_seconds=_int(env, "CALLCENTER_CALLBACK_AGENT_RING", 15),
+        poll_seconds=_float(env, "CALLCENTER_CALLBACK_POLL", 2.0),
+        quiet_hours=env.get("CALLCENTER_QUIET_HOURS", "12:00-14:00,21:00-09:00"),
+        timezone=env.get("CALLCENTER_CALLBACK_TIMEZONE", "Asia/Shanghai") or "Asia/Shanghai",
+        max_attempts=max(1, _int(env, "CALLCENTER_CALLBACK_MAX_ATTEMPTS", 3)),
+        retry_minutes=_float(env, "CALLCENTER_CALLBACK_RETRY_MINUTES", 30.0),
+        do_not_call=env.get("CALLCENTER_DO_NOT_CALL", ""),
+        instance=env.get("CALLCENTER_INSTANCE", socket.gethostname()) or "callcenter",
     )
 
 

@@ -68,6 +68,7 @@ class _Pending:
     collect: bool = False
     response: Message | None = None
     events: list[Message] = field(default_factory=list)
+    action_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -330,6 +331,18 @@ class AmiClient:
         """Send an action and return its response; `Response: Error` raises AmiActionFailed."""
         return await self._send(action, fields or {}, timeout=timeout)
 
+    async def tracked_action(
+        self,
+        action: str,
+        fields: dict[str, str | list[str]] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> tuple[Message, str]:
+        """`action()`, plus the ActionID it went with: events that answer it later carry
+        that ActionID (an async `Originate`'s `OriginateResponse`)."""
+        pending = await self._start(action, fields or {})
+        return await self._await(pending, timeout), pending.action_id
+
     async def list_action(
         self,
         action: str,
@@ -366,7 +379,9 @@ class AmiClient:
             raise AmiNotConnected(f"{action} not sent: AMI is {self._state.value}")
         action_id = f"{self._id_prefix}-{next(self._ids)}"
         payload = encode_action(action, {**fields, "ActionID": action_id})
-        pending = _Pending(action, asyncio.get_running_loop().create_future(), collect)
+        pending = _Pending(
+            action, asyncio.get_running_loop().create_future(), collect, action_id=action_id
+        )
         self._pending[action_id] = pending
         try:
             writer.write(payload)

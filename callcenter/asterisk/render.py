@@ -17,7 +17,13 @@ from pathlib import Path
 
 from callcenter.asterisk.instance import AsteriskRuntimeError, Instance
 from callcenter.asterisk.prompts import PromptError, render_prompt
-from callcenter.config import AmiConfig, AsteriskConfig, RingConfig, RouterConfig
+from callcenter.config import (
+    AmiConfig,
+    AsteriskConfig,
+    CallbackConfig,
+    RingConfig,
+    RouterConfig,
+)
 from callcenter.routing.hours import parse_shifts
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,7 @@ def template_values(
     moh_dir: str = "",
     router: RouterConfig | None = None,
     sounds: Mapping[str, str] | None = None,
+    callbacks: CallbackConfig | None = None,
 ) -> dict[str, str]:
     """Everything the templates may reference, as in-Asterisk paths."""
     if not 0 < asterisk.rtp_start < asterisk.rtp_end < 65536:
@@ -85,6 +92,10 @@ def template_values(
         "GREETING": greeting,
         "MOH_DIR": moh_dir,
         "AGI_PORT": str((router or RouterConfig()).agi_port),
+        "CALLER_ID": (callbacks or CallbackConfig()).caller_id,
+        # ${CC_NUMBER} is the customer's (normalised) number, set by the backend.
+        "CALLBACK_DIAL": (callbacks or CallbackConfig()).dial.replace("{number}", "${CC_NUMBER}"),
+        "CALLBACK_RING": str((callbacks or CallbackConfig()).ring_seconds),
         "INBOUND_SKILL": (router or RouterConfig()).skill,
         "POSITION_EVERY": str((router or RouterConfig()).position_every),
         # Stock prompts stand in where the host could not generate ours.
@@ -150,6 +161,7 @@ def render(
     *,
     templates: Path = TEMPLATE_DIR,
     router: RouterConfig | None = None,
+    callbacks: CallbackConfig | None = None,
 ) -> Path:
     """Write the instance's config (and its directories); return the config dir.
 
@@ -169,6 +181,7 @@ def render(
         moh_dir=moh,
         router=router,
         sounds=prompts,
+        callbacks=callbacks,
     )
     staging = instance.root / ".etc.new"
     shutil.rmtree(staging, ignore_errors=True)

@@ -59,7 +59,14 @@ class Status:
 def render(config: Config) -> Instance:
     """Render the config into the instance and link `instance_dir` to it."""
     instance = instance_for(config.asterisk)
-    _render.render(config.asterisk, config.ami, config.ring, instance, router=config.router)
+    _render.render(
+        config.asterisk,
+        config.ami,
+        config.ring,
+        instance,
+        router=config.router,
+        callbacks=config.callbacks,
+    )
     _link(instance)
     return instance
 

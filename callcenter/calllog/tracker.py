@@ -107,6 +107,8 @@ class _Call:
     # When the caller's own channel was answered: after the agent's pick-up and
     # the staff-number announcement; talk time counts from here.
     caller_up_at: float | None = None
+    # A callback: the agent who places it (credited once the customer answers).
+    outbound_agent: str | None = None
     answered_by: Party | None = None
     agent: str | None = None
     agent_name: str | None = None
@@ -356,6 +358,12 @@ class CallTracker:
             call.caller_up_at = when
         if call.answered_at is not None:
             return
+        if call.direction is Direction.OUTBOUND and uniqueid != call.linkedid:
+            # A callback: the customer's leg answering is the call being answered.
+            call.answered_at = when
+            call.answered_by = Party.AGENT
+            call.agent = call.outbound_agent
+            return
         if uniqueid in call.agent_legs and call.direction is Direction.INBOUND:
             # The agent picked up: that ends the caller's ringing, even if the
             # caller's own channel is answered only after the announcement.
@@ -437,6 +445,11 @@ class CallTracker:
         elif kind == "SystemAnswer" and call.answered_at is None:
             call.answered_at = when
             call.answered_by = Party.SYSTEM
+        elif kind == "CallbackDial":
+            call.direction = Direction.OUTBOUND
+            call.dialled_number = event.get("Number") or call.dialled_number
+            call.outbound_agent = event.get("Agent") or None
+            call.note(f"callback {event.get('Callback') or '?'}")
         elif kind == "Routing":
             call.queue = event.get("Queue") or call.queue
         elif kind == "AgentConnected":

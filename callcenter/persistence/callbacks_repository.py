@@ -148,6 +148,15 @@ class CallbackRepository:
             )
             return updated
 
+    async def release(self, callback_id: int) -> None:
+        """A claim that did not reach the customer: back to pending, the turn kept."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                sa.update(CallbackRow)
+                .where(CallbackRow.id == callback_id, CallbackRow.status == Status.DIALLING.value)
+                .values(status=Status.PENDING.value, claimed_by=None, claimed_at=None)
+            )
+
     async def cancel(self, callback_id: int) -> Callback:
         return await self._change(callback_id, status=Status.CANCELLED.value)
 

@@ -262,6 +262,20 @@ class Router:
         self._commit(out)
         return self.board.status[staff_no]
 
+    # -- outbound offers (the callback dialler) -------------------------------------------
+
+    def offer(self, staff_no: str, call: str) -> None:
+        self._commit(self.board.offer(staff_no, call, self._clock()))
+
+    def withdraw(self, staff_no: str, call: str) -> None:
+        self._commit(self.board.withdrawn(staff_no, call, self._clock()))
+
+    def missed(self, staff_no: str, call: str) -> None:
+        out = self.board.not_answered(staff_no, call, self._clock())
+        self._commit(out)
+        if any(t.reason == MISSED_CALLS for t in out):
+            self._alert(MISSED_CALLS, staff_no, f"agent {staff_no} missed calls in a row: paused")
+
     def finish_wrap_up(self, staff_no: str) -> None:
         self._commit(self.board.finish_wrap_up(staff_no, self._clock()))
 

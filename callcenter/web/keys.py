@@ -12,10 +12,13 @@ from aiohttp.typedefs import Middleware
 from callcenter.agi.fastagi import FastAgiServer
 from callcenter.ami.client import AmiClient
 from callcenter.asterisk.agent_provisioning import AgentProvisioning
+from callcenter.callbacks.dialler import Dialler
+from callcenter.callbacks.schedule import SchedulerSettings
 from callcenter.calllog.service import CallLogService
 from callcenter.config import Config
 from callcenter.ops.metrics import CallMetrics, FanOut
 from callcenter.persistence.agents_repository import AgentRepository
+from callcenter.persistence.callbacks_repository import CallbackRepository
 from callcenter.persistence.repository import CallRepository
 from callcenter.persistence.writer import CallWriter
 from callcenter.routing.service import Router
@@ -34,6 +37,9 @@ ROUTER = web.AppKey("router", Router)
 AGENT_REPOSITORY = web.AppKey("agent_repository", AgentRepository)
 AGI = web.AppKey("agi", FastAgiServer)
 PROVISIONING = web.AppKey("provisioning", AgentProvisioning)
+CALLBACKS = web.AppKey("callbacks", CallbackRepository)
+SCHEDULE = web.AppKey("schedule", SchedulerSettings)
+DIALLER = web.AppKey("dialler", Dialler)
 # Where finished call records go: the writer and the metrics.
 RECORD_SINK = web.AppKey("record_sink", FanOut)
 

@@ -7,6 +7,7 @@ from aiohttp import web
 from callcenter.ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from callcenter.web import keys
 from callcenter.web.agents import setup_agent_routes
+from callcenter.web.callbacks import setup_callback_routes
 from callcenter.web.keys import ApiError
 
 MAX_LIMIT = 500
@@ -70,3 +71,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/calls/{linkedid}", get_call)
     app.router.add_get("/metrics", metrics)
     setup_agent_routes(app)
+    setup_callback_routes(app)

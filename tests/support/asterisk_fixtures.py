@@ -70,6 +70,14 @@ def make_test_config(
         ),
         ring=ring or base.ring,
         router=dataclasses.replace(base.router, agi_port=TEST_AGI_PORT),
+        # Short rings keep the callback tests quick; no quiet hours (tests run any time).
+        callbacks=dataclasses.replace(
+            base.callbacks,
+            ring_seconds=8,
+            agent_ring_seconds=8,
+            quiet_hours="none",
+            poll_seconds=0.5,
+        ),
     )
 
 

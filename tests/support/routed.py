@@ -79,12 +79,19 @@ class RoutedApp:
             await asyncio.sleep(0.2)
 
 
-def routed_config(asterisk: TestAsterisk, db_url: str, tmp_path: Path, **router: Any) -> Config:
+def routed_config(
+    asterisk: TestAsterisk,
+    db_url: str,
+    tmp_path: Path,
+    callbacks: dict[str, Any] | None = None,
+    **router: Any,
+) -> Config:
     base = asterisk.config
     return dataclasses.replace(
         base,
         database=DatabaseConfig(url=db_url, spool_path=tmp_path / "spool.jsonl"),
         router=dataclasses.replace(base.router, **router) if router else base.router,
+        callbacks=dataclasses.replace(base.callbacks, **(callbacks or {})),
     )
 
 
@@ -114,10 +121,11 @@ async def routed(
     """`await routed(**router_settings)` starts the app; all are closed at the end."""
     started: list[RoutedApp] = []
 
-    async def start(**router: Any) -> RoutedApp:
+    async def start(callbacks: dict[str, Any] | None = None, **router: Any) -> RoutedApp:
         unknown = set(router) - {f.name for f in dataclasses.fields(RouterConfig)}
         assert not unknown, unknown
-        app = await start_routed(routed_config(asterisk, migrated_db_url, tmp_path, **router))
+        config = routed_config(asterisk, migrated_db_url, tmp_path, callbacks, **router)
+        app = await start_routed(config)
         started.append(app)
         return app
 

@@ -1,0 +1,142 @@
+"""HTTP API for callbacks: list (and overdue), create, cancel, reschedule."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.callbacks.numbers import CallbackError
+from callcenter.callbacks.schedule import Callback, Purpose, Status
+from callcenter.web import keys
+from callcenter.web.keys import ApiError
+
+_NOT_FOUND = {"callback-not-found"}
+_CONFLICT = {"callback-not-pending", "callback-closed", "callback-conflict"}
+
+
+def _json(cb: Callback) -> dict[str, Any]:
+    return {
+        "id": cb.id,
+        "number": cb.number,
+        "purpose": cb.purpose.value,
+        "priority": cb.priority,
+        "due_at": cb.due_at,
+        "deadline": cb.deadline,
+        "status": cb.status.value,
+        "attempts": cb.attempts,
+        "max_attempts": cb.max_attempts,
+        "requested_at": cb.requested_at,
+        "case_id": cb.case_id,
+        "linkedid": cb.linkedid,
+        "last_outcome": cb.last_outcome.value if cb.last_outcome else None,
+        "notes": list(cb.notes),
+    }
+
+
+def _error(exc: CallbackError) -> ApiError:
+    status = 404 if exc.error_id in _NOT_FOUND else 409 if exc.error_id in _CONFLICT else 400
+    return ApiError(status, exc.error_id, str(exc))
+
+
+def _time(value: object, name: str) -> float:
+    """An epoch number or an ISO 8601 time with its offset."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed.timestamp()
+    raise ApiError(
+        400, "bad-field", f"{name} must be an epoch or an ISO time with its offset", field=name
+    )
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "bad-json", "the request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad-json", "the request body must be a JSON object")
+    return body
+
+
+def _id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["callback_id"])
+    except ValueError:
+        raise ApiError(400, "bad-parameter", "the callback id must be an integer") from None
+
+
+async def list_callbacks(request: web.Request) -> web.Response:
+    repo = request.app[keys.CALLBACKS]
+    if request.query.get("overdue") in {"1", "true"}:
+        found = await repo.overdue(time.time())
+    else:
+        raw = request.query.get("status")
+        try:
+            statuses = [Status(s) for s in raw.split(",")] if raw else None
+        except ValueError:
+            known = ", ".join(s.value for s in Status)
+            raise ApiError(400, "bad-parameter", f"status must be among {known}") from None
+        found = await repo.list_callbacks(statuses)
+    return web.json_response({"callbacks": [_json(c) for c in found]})
+
+
+async def create_callback(request: web.Request) -> web.Response:
+    body = await _body(request)
+    number, purpose = body.get("number"), body.get("purpose", "press-1")
+    if not isinstance(number, str) or not isinstance(purpose, str):
+        raise ApiError(400, "bad-field", "number and purpose must be strings")
+    try:
+        Purpose(purpose)
+    except ValueError:
+        known = ", ".join(p.value for p in Purpose)
+        raise ApiError(400, "unknown-purpose", f"purpose must be one of {known}") from None
+    details: dict[str, Any] = {}
+    if "due_at" in body:
+        details["due_at"] = _time(body["due_at"], "due_at")
+    if "deadline" in body:
+        details["deadline"] = _time(body["deadline"], "deadline")
+    if isinstance(body.get("timezone"), str):
+        details["timezone"] = body["timezone"]
+    try:
+        callback, merged = await request.app[keys.CALLBACKS].request(
+            number, purpose, time.time(), request.app[keys.SCHEDULE], **details
+        )
+    except CallbackError as exc:
+        raise _error(exc) from None
+    return web.json_response({**_json(callback), "merged": merged}, status=200 if merged else 201)
+
+
+async def cancel_callback(request: web.Request) -> web.Response:
+    try:
+        callback = await request.app[keys.CALLBACKS].cancel(_id(request))
+    except CallbackError as exc:
+        raise _error(exc) from None
+    return web.json_response(_json(callback))
+
+
+async def reschedule_callback(request: web.Request) -> web.Response:
+    due = _time((await _body(request)).get("due_at"), "due_at")
+    try:
+        callback = await request.app[keys.CALLBACKS].reschedule(
+            _id(request), due, request.app[keys.SCHEDULE]
+        )
+    except CallbackError as exc:
+        raise _error(exc) from None
+    return web.json_response(_json(callback))
+
+
+def setup_callback_routes(app: web.Application) -> None:
+    app.router.add_get("/api/callbacks", list_callbacks)
+    app.router.add_post("/api/callbacks", create_callback)
+    app.router.add_post("/api/callbacks/{callback_id}/cancel", cancel_callback)
+    app.router.add_post("/api/callbacks/{callback_id}/reschedule", reschedule_callback)
