@@ -18,6 +18,7 @@ from callcenter.ami.client import AmiClient
 from callcenter.asterisk.agent_provisioning import AgentProvisioning
 from callcenter.callbacks.dialler import Dialler
 from callcenter.callbacks.settings import scheduler_settings
+from callcenter.callbacks.survey import Surveys
 from callcenter.calllog.service import CallLogService, TrailSource
 from callcenter.calllog.tracker import CallTracker
 from callcenter.compliance.facts import ComplianceSink
@@ -140,7 +141,8 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         agent_ring_seconds=config.callbacks.agent_ring_seconds,
         caller_id=config.callbacks.caller_id,
     )
-    handlers = {**router.handlers(), "callback-result": dialler.result}
+    surveys = Surveys(app[keys.REPOSITORY].session_factory)
+    handlers = {**router.handlers(), "callback-result": dialler.result, "survey": surveys.handle}
     server = FastAgiServer(config.router.agi_host, config.router.agi_port, handlers)
     await server.start()
 
@@ -175,6 +177,7 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
     app[keys.CALLBACKS] = callbacks
     app[keys.SCHEDULE] = schedule
     app[keys.DIALLER] = dialler
+    app[keys.SURVEYS] = surveys
     app[keys.ROUTER] = router
     app[keys.AGENT_REPOSITORY] = repository
     app[keys.AGI] = server

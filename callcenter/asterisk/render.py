@@ -31,6 +31,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "dialplans"
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 GREETING_TEXT = "Thank you for calling. All our agents are busy. Please hold."
 CALLBACK_TEXT = "To be called back instead, press 1."
+SURVEY_TEXT = "Were you satisfied? Press 1 for satisfied, 2 for neutral, 3 for not satisfied."
 CLOSED_TEXT = "We are closed now. Please leave a message after the tone, and we will call you back."
 # Where Debian puts Asterisk's modules and shared data (same in host and chroot).
 DATA_DIR = "/usr/share/asterisk"
@@ -101,6 +102,7 @@ def template_values(
         # Stock prompts stand in where the host could not generate ours.
         "CALLBACK_PROMPT": (sounds or {}).get("callback") or "beep",
         "CLOSED_PROMPT": (sounds or {}).get("closed") or "vm-intro",
+        "SURVEY_PROMPT": (sounds or {}).get("survey") or "beep",
     }
 
 

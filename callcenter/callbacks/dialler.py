@@ -23,7 +23,7 @@ from callcenter.agi.fastagi import AgiRequest
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.ami.message import Message
-from callcenter.callbacks.schedule import Callback, Outcome, SchedulerSettings, Status
+from callcenter.callbacks.schedule import Callback, Outcome, Purpose, SchedulerSettings, Status
 from callcenter.persistence.callbacks_repository import CallbackRepository
 from callcenter.routing.service import Router
 from callcenter.state.agents import Agent, AgentError
@@ -117,6 +117,7 @@ class Dialler:
                         f"CC_CALLBACK_ID={callback.id}",
                         f"CC_NUMBER={callback.number}",
                         f"CC_AGENT={agent.staff_no}",
+                        f"CC_SURVEY={1 if callback.purpose is Purpose.FOLLOW_UP else 0}",
                     ],
                 },
             )

@@ -265,3 +265,17 @@ class CallbackAttemptRow(Base):
     outcome: Mapped[str] = mapped_column(sa.String(ENUM_LENGTH))
     reason: Mapped[str | None] = mapped_column(sa.Text)
     linkedid: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class SurveyAnswerRow(Base):
+    """A customer's satisfaction answer after a follow-up call (1 滿意, 2 一般, 3 不滿意)."""
+
+    __tablename__ = "survey_answers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    callback_id: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+    case_id: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+    linkedid: Mapped[str | None] = mapped_column(sa.String(64))
+    answer: Mapped[int] = mapped_column(sa.Integer)
+    label: Mapped[str] = mapped_column(sa.String(32))
+    at: Mapped[datetime]

@@ -264,7 +264,9 @@ class CallWriter:
             logger.debug("call log write retry failed: %s", exc)
         delay = min(
             self._config.retry_max,
-            self._config.retry_min * 2 ** (self._consecutive_failures - 1),
+            # (capped exponent: during a shutdown with the database down the
+            # retries come fast, and 2**1024 does not fit in a float)
+            self._config.retry_min * 2.0 ** min(self._consecutive_failures - 1, 30),
         )
         delay = min(delay, max(self._time_left(loop), 0.0))
         # Only close() cuts the backoff short; new submissions do not hammer a

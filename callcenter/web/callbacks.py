@@ -107,6 +107,10 @@ async def create_callback(request: web.Request) -> web.Response:
         details["deadline"] = _time(body["deadline"], "deadline")
     if isinstance(body.get("timezone"), str):
         details["timezone"] = body["timezone"]
+    if body.get("case_id") is not None:
+        if not isinstance(body["case_id"], int) or isinstance(body["case_id"], bool):
+            raise ApiError(400, "bad-field", "case_id must be an integer", field="case_id")
+        details["case_id"] = body["case_id"]
     try:
         callback, merged = await request.app[keys.CALLBACKS].request(
             number, purpose, time.time(), request.app[keys.SCHEDULE], **details
@@ -135,7 +139,41 @@ async def reschedule_callback(request: web.Request) -> web.Response:
     return web.json_response(_json(callback))
 
 
+async def list_surveys(request: web.Request) -> web.Response:
+    answers = await request.app[keys.SURVEYS].answers()
+    return web.json_response(
+        {
+            "surveys": [
+                {
+                    "callback_id": a.callback_id,
+                    "case_id": a.case_id,
+                    "answer": a.answer,
+                    "label": a.label,
+                    "at": a.at,
+                }
+                for a in answers
+            ]
+        }
+    )
+
+
+async def close_case(request: web.Request) -> web.Response:
+    """A supervisor closes a case without a satisfied follow-up (their decision, logged)."""
+    try:
+        case_id = int(request.match_info["case_id"])
+    except ValueError:
+        raise ApiError(400, "bad-parameter", "the case id must be an integer") from None
+    reason = (await _body(request)).get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ApiError(400, "bad-field", "a supervisor's closing needs a reason", field="reason")
+    if not await request.app[keys.SURVEYS].close_by_supervisor(case_id, reason.strip()):
+        raise ApiError(404, "case-not-open", f"no open case {case_id}")
+    return web.json_response({"case_id": case_id, "status": "closed"})
+
+
 def setup_callback_routes(app: web.Application) -> None:
+    app.router.add_get("/api/surveys", list_surveys)
+    app.router.add_post("/api/cases/{case_id}/close", close_case)
     app.router.add_get("/api/callbacks", list_callbacks)
     app.router.add_post("/api/callbacks", create_callback)
     app.router.add_post("/api/callbacks/{callback_id}/cancel", cancel_callback)

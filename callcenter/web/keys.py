@@ -14,6 +14,7 @@ from callcenter.ami.client import AmiClient
 from callcenter.asterisk.agent_provisioning import AgentProvisioning
 from callcenter.callbacks.dialler import Dialler
 from callcenter.callbacks.schedule import SchedulerSettings
+from callcenter.callbacks.survey import Surveys
 from callcenter.calllog.service import CallLogService
 from callcenter.config import Config
 from callcenter.ops.metrics import CallMetrics, FanOut
@@ -40,6 +41,7 @@ PROVISIONING = web.AppKey("provisioning", AgentProvisioning)
 CALLBACKS = web.AppKey("callbacks", CallbackRepository)
 SCHEDULE = web.AppKey("schedule", SchedulerSettings)
 DIALLER = web.AppKey("dialler", Dialler)
+SURVEYS = web.AppKey("surveys", Surveys)
 # Where finished call records go: the writer and the metrics.
 RECORD_SINK = web.AppKey("record_sink", FanOut)
 

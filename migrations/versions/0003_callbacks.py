@@ -1,4 +1,4 @@
-"""callbacks, callback_attempts
+"""callbacks, callback_attempts, survey_answers
 
 Revision ID: 0003
 Revises: 0002
@@ -65,9 +65,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_callback_attempts")),
     )
     op.create_index(op.f("ix_callback_attempts_callback_id"), "callback_attempts", ["callback_id"])
+    op.create_table(
+        "survey_answers",
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("callback_id", sa.BigInteger(), nullable=True),
+        sa.Column("case_id", sa.BigInteger(), nullable=True),
+        sa.Column("linkedid", sa.String(64), nullable=True),
+        sa.Column("answer", sa.Integer(), nullable=False),
+        sa.Column("label", sa.String(32), nullable=False),
+        sa.Column("at", TS, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_answers")),
+    )
+    op.create_index(op.f("ix_survey_answers_callback_id"), "survey_answers", ["callback_id"])
+    op.create_index(op.f("ix_survey_answers_case_id"), "survey_answers", ["case_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("survey_answers")
     op.drop_table("callback_attempts")
     op.drop_index("ix_callbacks_status_due_at", table_name="callbacks")
     op.drop_index("uq_callbacks_open_number_purpose", table_name="callbacks")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
+from tests.support.softphone import SoftphoneError
 
 pytestmark = pytest.mark.asterisk
 
@@ -103,3 +105,58 @@ async def test_bad_callback_requests_get_clear_errors(routed: Any) -> None:
     error = await app.api("POST", "/api/callbacks/999/cancel", 404)
     assert error["error_id"] == "callback-not-found"
     assert (await app.api("GET", "/api/callbacks"))["callbacks"] == []
+
+
+async def test_a_follow_up_ends_with_the_survey_and_a_satisfied_answer_closes_the_case(
+    asterisk: TestAsterisk, softphones: PhonePool, routed: Any
+) -> None:
+    from callcenter.web import keys
+
+    app = await routed()
+    case = await app.app[keys.AGENT_REPOSITORY].open_case(
+        "complaint", "2004", "1004", "parcel lost", time.time(), time.time() + 48 * 3600
+    )
+    await _outbound_agent(app, "1004")
+    await softphones("1004", wav_seconds=3.0)  # the agent says goodbye and hangs up
+    customer = await softphones("2004")
+    created = await app.api(
+        "POST", "/api/callbacks", 201, number="2004", purpose="follow-up", case_id=case.id
+    )
+    since = len(customer.events)
+    await customer.wait_event("CALL_ESTABLISHED", 20, since=since)
+    for _ in range(20):  # press 1 until the survey takes it (baresip's last digit may not end)
+        await asyncio.sleep(1.0)
+        try:
+            await customer.send_dtmf("11")
+            await customer.wait_event("CALL_CLOSED", 0.5, since=since)
+            break
+        except SoftphoneError:
+            continue
+    surveys = []
+    for _ in range(30):
+        surveys = (await app.api("GET", "/api/surveys"))["surveys"]
+        if surveys:
+            break
+        await asyncio.sleep(0.2)
+    assert [(s["callback_id"], s["answer"], s["label"]) for s in surveys] == [
+        (created["id"], 1, "satisfied")
+    ]
+    cases = (await app.api("GET", "/api/cases"))["cases"]
+    assert [c["status"] for c in cases if c["id"] == case.id] == ["closed"]
+    done = await _settled(app, created["id"])
+    assert done["status"] == "done"
+
+
+async def test_a_supervisor_closes_a_case_without_a_satisfied_follow_up(routed: Any) -> None:
+    from callcenter.web import keys
+
+    app = await routed()
+    case = await app.app[keys.AGENT_REPOSITORY].open_case(
+        "complaint", "2001", "1001", "noise", time.time(), None
+    )
+    error = await app.api("POST", f"/api/cases/{case.id}/close", 400)
+    assert error["error_id"] in {"bad-json", "bad-field"}
+    closed = await app.api("POST", f"/api/cases/{case.id}/close", reason="refund issued")
+    assert closed["status"] == "closed"
+    error = await app.api("POST", f"/api/cases/{case.id}/close", 404, reason="again")
+    assert error["error_id"] == "case-not-open"
