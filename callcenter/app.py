@@ -18,6 +18,7 @@ from callcenter.ami.client import AmiClient
 from callcenter.asterisk.agent_provisioning import AgentProvisioning
 from callcenter.callbacks.dialler import Dialler
 from callcenter.callbacks.settings import scheduler_settings
+from callcenter.callbacks.sources import CallbackSources
 from callcenter.callbacks.survey import Surveys
 from callcenter.calllog.service import CallLogService, TrailSource
 from callcenter.calllog.tracker import CallTracker
@@ -141,6 +142,8 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         agent_ring_seconds=config.callbacks.agent_ring_seconds,
         caller_id=config.callbacks.caller_id,
     )
+    sources = CallbackSources(callbacks, repository, schedule)
+    router.on_callback_request = sources.on_request
     surveys = Surveys(app[keys.REPOSITORY].session_factory)
     handlers = {**router.handlers(), "callback-result": dialler.result, "survey": surveys.handle}
     server = FastAgiServer(config.router.agi_host, config.router.agi_port, handlers)
@@ -168,16 +171,19 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         client.subscribe(dialler.on_event),
         client.on_connected(reconcile),
         app[keys.RECORD_SINK].add(compliance),
+        app[keys.RECORD_SINK].add(sources),
     ]
     supervisor = app[keys.SUPERVISOR]
     supervisor.spawn("router-ticks", router.run_ticks())
     persistence = supervisor.spawn("router-persistence", router.run_persistence())
     if config.callbacks.enabled:
         supervisor.spawn("callback-dialler", dialler.run(config.callbacks.poll_seconds))
+        supervisor.spawn("complaint-progress", sources.run_progress())
     app[keys.CALLBACKS] = callbacks
     app[keys.SCHEDULE] = schedule
     app[keys.DIALLER] = dialler
     app[keys.SURVEYS] = surveys
+    app[keys.SOURCES] = sources
     app[keys.ROUTER] = router
     app[keys.AGENT_REPOSITORY] = repository
     app[keys.AGI] = server
@@ -189,6 +195,7 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         for u in undo:
             u()
         await compliance.drain()
+        await sources.drain()
         try:
             await asyncio.wait_for(router.flush(), 5.0)
         except TimeoutError:

@@ -475,7 +475,11 @@ class CallTracker:
     def on_hangup_request(self, call: _Call, event: Message, when: float | None) -> None:
         uniqueid = event.headers.get("Uniqueid", "")
         if uniqueid == call.linkedid and call.answered_at is None:
-            call.caller_requested_hangup = event.name == "HangupRequest"
+            # The caller's own hang-up (HangupRequest) stands: the SoftHangupRequest
+            # that Dial sends after it when it gives up must not undo it.
+            call.caller_requested_hangup = (
+                call.caller_requested_hangup or event.name == "HangupRequest"
+            )
         if call.answered_at is None or call.hangup_first is not None:
             return
         # HangupRequest: the leg's far end hung up. SoftHangupRequest: Asterisk

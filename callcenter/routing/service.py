@@ -95,6 +95,8 @@ class Router:
         self.waiting: dict[str, WaitingCall] = {}
         self.alerts: deque[Alert] = deque(maxlen=MAX_ALERTS)
         self.stats = RouterStats()
+        # The callback queue's intake (callcenter.callbacks.sources), wired by the app.
+        self.on_callback_request: Callable[[str, str, str | None], Awaitable[None]] | None = None
         self._pending: asyncio.Queue[tuple[list[Transition], dict[str, AgentStatus]]] = (
             asyncio.Queue()
         )
@@ -178,6 +180,8 @@ class Router:
         await self._repo.add_callback_request(
             caller, source, linkedid or None, self._clock(), request.arg(3) or None
         )
+        if self.on_callback_request is not None:
+            await self.on_callback_request(caller, source, linkedid or None)
         return {"CC_CALLBACK": "stored"}
 
     # -- AMI -----------------------------------------------------------------------------------

@@ -178,6 +178,9 @@ async def wrap_up(request: web.Request) -> web.Response:
         raise _agent_error(exc) from None
     if status.call == linkedid:
         router.finish_wrap_up(staff_no)
+    if opened is not None:
+        # A complaint: the reply callback (48 h), or the follow-up once resolved.
+        await request.app[keys.SOURCES].on_case(opened)
     return web.json_response(
         {
             "linkedid": linkedid,

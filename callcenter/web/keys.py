@@ -14,6 +14,7 @@ from callcenter.ami.client import AmiClient
 from callcenter.asterisk.agent_provisioning import AgentProvisioning
 from callcenter.callbacks.dialler import Dialler
 from callcenter.callbacks.schedule import SchedulerSettings
+from callcenter.callbacks.sources import CallbackSources
 from callcenter.callbacks.survey import Surveys
 from callcenter.calllog.service import CallLogService
 from callcenter.config import Config
@@ -42,6 +43,7 @@ CALLBACKS = web.AppKey("callbacks", CallbackRepository)
 SCHEDULE = web.AppKey("schedule", SchedulerSettings)
 DIALLER = web.AppKey("dialler", Dialler)
 SURVEYS = web.AppKey("surveys", Surveys)
+SOURCES = web.AppKey("sources", CallbackSources)
 # Where finished call records go: the writer and the metrics.
 RECORD_SINK = web.AppKey("record_sink", FanOut)
 

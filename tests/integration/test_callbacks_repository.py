@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -126,3 +127,37 @@ async def test_two_instances_never_claim_the_same_callback(
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_complaints_get_their_reply_follow_up_and_progress_callbacks(
+    migrated_db_url: str,
+) -> None:
+    from callcenter.callbacks.sources import CallbackSources
+    from callcenter.persistence.agents_repository import AgentRepository
+
+    engine = create_engine(migrated_db_url)
+    try:
+        factory = create_session_factory(engine)
+        cases, callbacks = AgentRepository(factory), CallbackRepository(factory)
+        clock = [at(10)]
+        sources = CallbackSources(callbacks, cases, SETTINGS, clock=lambda: clock[0])
+        open_case = await cases.open_case(
+            "complaint", "13800138010", "1001", "late", at(10), at(10) + 48 * 3600
+        )
+        await sources.on_case(open_case)
+        assert await sources.progress_tick() == 0  # 48 h to go: no progress call yet
+        clock[0] = at(10) + 43 * 3600  # 5 h before the reply deadline, still open
+        assert await sources.progress_tick() == 1
+        assert await sources.progress_tick() == 1  # merged: still one progress callback
+        resolved = dataclasses.replace(open_case, id=open_case.id, status="resolved")
+        await sources.on_case(resolved)
+        await sources.on_request("not a number", "press-1", None)  # skipped, logged
+        found = {(c.purpose.value, c.case_id) for c in await callbacks.list_callbacks()}
+        assert found == {
+            ("complaint-reply", open_case.id),
+            ("complaint-progress", open_case.id),
+            ("follow-up", open_case.id),
+        }
+        assert sources.skipped == 1
+    finally:
+        await engine.dispose()

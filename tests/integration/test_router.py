@@ -85,6 +85,14 @@ async def test_the_caller_hears_the_staff_number_then_the_agent_wraps_up(
     )
     assert done["case"]["owner"] == "1001"
     assert done["case"]["reply_due_at"] - done["case"]["opened_at"] == pytest.approx(48 * 3600)
+    # The complaint is in the callback queue: a reply due within its 48 hours.
+    (reply,) = (await app.api("GET", "/api/callbacks"))["callbacks"]
+    assert (reply["purpose"], reply["number"], reply["case_id"]) == (
+        "complaint-reply",
+        "2001",
+        done["case"]["id"],
+    )
+    assert reply["deadline"] == pytest.approx(done["case"]["reply_due_at"])
     assert done["agent"]["state"] == "available"
     assert done["wrap_seconds"] is not None and done["wrap_seconds"] >= 0
 
@@ -197,6 +205,8 @@ async def test_after_hours_the_caller_leaves_a_message_that_becomes_a_callback_r
     (request,) = [r for r in requests if r["linkedid"] == record.linkedid]
     assert request["source"] == "after-hours"
     assert request["caller_number"] == "2003"
+    callbacks = (await app.api("GET", "/api/callbacks"))["callbacks"]
+    assert [(c["purpose"], c["linkedid"]) for c in callbacks] == [("after-hours", record.linkedid)]
     message = asterisk.recordings_dir / request["message_path"]
     for _ in range(30):
         if message.is_file() and message.stat().st_size > 44:
@@ -228,6 +238,8 @@ async def test_a_held_caller_presses_1_for_a_callback(
     assert record.answer_seconds <= asterisk.config.ring.budget_seconds + 0.5
     requests = (await app.api("GET", "/api/callback-requests"))["callback_requests"]
     assert [r["source"] for r in requests if r["linkedid"] == record.linkedid] == ["press-1"]
+    callbacks = (await app.api("GET", "/api/callbacks"))["callbacks"]
+    assert [(c["purpose"], c["number"]) for c in callbacks] == [("press-1", "2004")]
 
 
 async def test_bad_agent_requests_get_clear_errors(routed: Any) -> None:
@@ -344,3 +356,28 @@ async def test_asterisk_restarting_mid_ring_loses_no_call_and_frees_the_agent(
     await _call(caller, asterisk.config.asterisk.inbound_number, 1.0)
     records = await app.calls(2, within=40)
     assert records[1].agent == "1003"
+
+
+async def test_an_abandoned_call_is_queued_for_a_callback(
+    asterisk: TestAsterisk, softphones: PhonePool, routed: Any
+) -> None:
+    app = await routed()
+    await app.agent("1002")
+    await softphones("1002", auto_answer=False)
+    caller = await softphones("2002")
+    since = len(caller.events)
+    await caller.dial(asterisk.config.asterisk.inbound_number)
+    await app.wait_state("1002", "ringing", 10)
+    await asyncio.sleep(1.0)
+    await caller.hangup()
+    await caller.wait_event("CALL_CLOSED", 10, since=since)
+    (record,) = await app.calls(1)
+    assert record.outcome is Outcome.ABANDONED
+    for _ in range(30):
+        callbacks = (await app.api("GET", "/api/callbacks"))["callbacks"]
+        if callbacks:
+            break
+        await asyncio.sleep(0.2)
+    assert [(c["purpose"], c["number"], c["linkedid"]) for c in callbacks] == [
+        ("abandoned", "2002", record.linkedid)
+    ]

@@ -355,3 +355,17 @@ def test_calls_cut_by_an_asterisk_shutdown_are_interrupted_not_unanswered() -> N
     )
     assert record.outcome is Outcome.INTERRUPTED
     assert "asterisk-shutdown" in record.notes
+
+
+def test_a_caller_hanging_up_during_a_router_dial_is_an_abandon() -> None:
+    """Seen on Asterisk 22: HangupRequest (caller), then Dial's SoftHangupRequest, cause 127."""
+    (record,) = run(
+        [
+            *arrival(),
+            ev("HangupRequest", 3.0, Cause="127"),
+            ev("SoftHangupRequest", 3.01, Cause="16"),
+            ev("Hangup", 3.02, Cause="127"),
+        ]
+    )
+    assert record.outcome is Outcome.ABANDONED
+    assert record.hangup_first is Party.CALLER

@@ -1,0 +1,133 @@
+"""Where callbacks come from: abandoned calls, press 1, after-hours messages, complaints.
+
+Each source turns into a `request` on the callback queue, which merges it with
+the open callback for the same number and purpose. A source that cannot be
+called back (no caller ID, an invalid number, the do-not-call list) is logged
+and skipped: it never stops the call log or the router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from callcenter.callbacks.numbers import CallbackError
+from callcenter.callbacks.schedule import Purpose, SchedulerSettings, progress_call_due
+from callcenter.calllog.record import CallRecord, Direction, Outcome
+from callcenter.persistence.agents_repository import AgentRepository, Case
+from callcenter.persistence.callbacks_repository import CallbackRepository
+
+log = logging.getLogger(__name__)
+
+REQUEST_PURPOSES = {"press-1": Purpose.PRESS_1, "after-hours": Purpose.AFTER_HOURS}
+
+
+def purpose_for_case(case: Case) -> Purpose | None:
+    """A complaint's reply while it is open; a follow-up (回訪) once it is resolved."""
+    if case.kind != "complaint":
+        return None
+    if case.status == "resolved":
+        return Purpose.FOLLOW_UP
+    if case.status == "open":
+        return Purpose.COMPLAINT_REPLY
+    return None
+
+
+class CallbackSources:
+    def __init__(
+        self,
+        callbacks: CallbackRepository,
+        cases: AgentRepository,
+        settings: SchedulerSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._callbacks = callbacks
+        self._cases = cases
+        self._settings = settings
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.requested = 0
+        self.skipped = 0
+
+    # -- a RecordSink: abandoned inbound calls are called back -------------------------
+
+    def submit(self, record: CallRecord) -> None:
+        if record.direction is not Direction.INBOUND or record.outcome is not Outcome.ABANDONED:
+            return
+        if not record.caller_number:
+            return
+        self._spawn(self._abandoned(record.caller_number, record.linkedid))
+
+    async def _abandoned(self, number: str, linkedid: str) -> None:
+        await self.request(number, Purpose.ABANDONED, linkedid=linkedid)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- the router's callback requests and the cases ----------------------------------
+
+    async def on_request(self, number: str, source: str, linkedid: str | None) -> None:
+        purpose = REQUEST_PURPOSES.get(source)
+        if purpose is not None:
+            await self.request(number, purpose, linkedid=linkedid)
+
+    async def on_case(self, case: Case) -> None:
+        purpose = purpose_for_case(case)
+        if purpose is None or not case.caller_number:
+            return
+        deadline = case.reply_due_at if purpose is Purpose.COMPLAINT_REPLY else None
+        await self.request(
+            case.caller_number, purpose, case_id=case.id, linkedid=case.linkedid, deadline=deadline
+        )
+
+    async def progress_tick(self) -> int:
+        """Progress calls for open complaints whose reply deadline approaches unresolved."""
+        made = 0
+        now = self._clock()
+        for case in await self._cases.list_cases("open"):
+            if case.kind != "complaint" or not case.caller_number:
+                continue
+            if progress_call_due(case.opened_at, case.reply_due_at, False, now, self._settings):
+                if await self.request(
+                    case.caller_number, Purpose.COMPLAINT_PROGRESS, case_id=case.id
+                ):
+                    made += 1
+        return made
+
+    async def run_progress(self, interval: float = 60.0) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.progress_tick()
+            except Exception:
+                log.exception("complaint progress check failed; trying again later")
+
+    async def request(self, number: str, purpose: Purpose, **details: Any) -> bool:
+        try:
+            await self._callbacks.request(
+                number,
+                purpose,
+                self._clock(),
+                self._settings,
+                **details,
+            )
+        except CallbackError as exc:
+            self.skipped += 1
+            log.info("no %s callback for %s: %s", purpose.value, number, exc)
+            return False
+        self.requested += 1
+        return True
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("callback request failed: %s", task.exception())
