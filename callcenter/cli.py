@@ -228,7 +228,6 @@ def cmd_doctor(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_agent(config: Config, args: argparse.Namespace) -> int:
-    import aiohttp
 
     base = args.url or f"http://{config.web.host}:{config.web.port}"
     action = args.agent_action
@@ -245,6 +244,26 @@ def cmd_agent(config: Config, args: argparse.Namespace) -> int:
         method, path, body = "POST", f"/api/agents/{args.staff_no}/pause", {"reason": args.reason}
     else:
         method, path, body = "POST", f"/api/agents/{args.staff_no}/{action}", None
+
+    result = _call_service(base, method, path, body)
+    if isinstance(result, int):
+        return result
+    data = result
+    if action == "list" and isinstance(data, dict):
+        for agent in data["agents"]:
+            reason = f" ({agent['pause_reason']})" if agent["pause_reason"] else ""
+            print(
+                f"{agent['staff_no']:>8}  {agent['endpoint']:<12} {agent['state']}{reason}"
+                f"  {agent['name']}"
+            )
+    else:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _call_service(base: str, method: str, path: str, body: object) -> object | int:
+    """The service's JSON answer, or the exit status after printing its error."""
+    import aiohttp
 
     async def call() -> tuple[int, object]:
         async with (
@@ -265,15 +284,34 @@ def cmd_agent(config: Config, args: argparse.Namespace) -> int:
     if status >= 400 and isinstance(data, dict):
         print(f"callcenter: {data.get('error_id')}: {data.get('message')}", file=sys.stderr)
         return 1
-    if action == "list" and isinstance(data, dict):
-        for agent in data["agents"]:
-            reason = f" ({agent['pause_reason']})" if agent["pause_reason"] else ""
+    return data
+
+
+def cmd_callback(config: Config, args: argparse.Namespace) -> int:
+    base = args.url or f"http://{config.web.host}:{config.web.port}"
+    action = args.callback_action
+    body: dict[str, object] | None = None
+    if action == "list":
+        method, path = "GET", "/api/callbacks" + ("?overdue=1" if args.overdue else "")
+    elif action == "create":
+        method, path = "POST", "/api/callbacks"
+        body = {"number": args.number, "purpose": args.purpose}
+    elif action == "cancel":
+        method, path = "POST", f"/api/callbacks/{args.callback_id}/cancel"
+    else:
+        method, path = "POST", f"/api/callbacks/{args.callback_id}/reschedule"
+        body = {"due_at": args.due_at}
+    result = _call_service(base, method, path, body)
+    if isinstance(result, int):
+        return result
+    if action == "list" and isinstance(result, dict):
+        for cb in result["callbacks"]:
             print(
-                f"{agent['staff_no']:>8}  {agent['endpoint']:<12} {agent['state']}{reason}"
-                f"  {agent['name']}"
+                f"{cb['id']:>6}  {cb['number']:<16} {cb['purpose']:<18} {cb['status']:<10}"
+                f" attempts {cb['attempts']}/{cb['max_attempts']}"
             )
     else:
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -344,6 +382,20 @@ def build_parser() -> argparse.ArgumentParser:
     pause.add_argument("staff_no")
     pause.add_argument("reason")
     agent.set_defaults(func=cmd_agent)
+
+    callback = sub.add_parser("callback", help="the callback queue, through the running service")
+    callback.add_argument("--url", help="the service's base URL (default: from the config)")
+    cb_sub = callback.add_subparsers(dest="callback_action", required=True)
+    cb_list = cb_sub.add_parser("list", help="callbacks, or only the overdue ones")
+    cb_list.add_argument("--overdue", action="store_true")
+    create = cb_sub.add_parser("create", help="queue a callback (merged with an open one)")
+    create.add_argument("number")
+    create.add_argument("--purpose", default="press-1")
+    cb_sub.add_parser("cancel").add_argument("callback_id", type=int)
+    resched = cb_sub.add_parser("reschedule", help="move a pending callback (out of quiet hours)")
+    resched.add_argument("callback_id", type=int)
+    resched.add_argument("due_at", help="ISO time with its offset, e.g. 2026-11-24T10:00+08:00")
+    callback.set_defaults(func=cmd_callback)
     return parser
 
 

@@ -75,7 +75,38 @@ class Dialler:
         self._originating: dict[str, tuple[Callback, Agent]] = {}
         self.dialled = 0
 
+    async def recover(self) -> int:
+        """After a restart: our claims still `dialling` were cut off mid-dial.
+
+        A dial the call log saw is recorded as its attempt (answered if the
+        customer answered, else no answer), so it is not dialled twice; a
+        claim that never reached the customer goes back to the queue."""
+        recovered = 0
+        for callback in await self._repo.claimed_by(self._instance):
+            assert callback.id is not None
+            seen = await self._repo.call_for(callback.id)
+            if seen is None:
+                await self._repo.release(callback.id)
+            else:
+                linkedid, outcome = seen
+                await self._repo.record_attempt(
+                    callback.id,
+                    Outcome.ANSWERED if outcome == "answered" else Outcome.NO_ANSWER,
+                    self._clock(),
+                    self._settings,
+                    reason="recovered after a restart",
+                    linkedid=linkedid,
+                )
+            recovered += 1
+        if recovered:
+            log.info("callbacks: %d interrupted dials recovered after a restart", recovered)
+        return recovered
+
     async def run(self, poll: float) -> None:
+        try:
+            await self.recover()
+        except Exception:
+            log.exception("interrupted callback dials not recovered; they stay claimed")
         while True:
             await asyncio.sleep(poll)
             try:

@@ -31,7 +31,7 @@ from callcenter.callbacks.schedule import (
     next_due,
     request,
 )
-from callcenter.persistence.models import CallbackAttemptRow, CallbackRow
+from callcenter.persistence.models import Call, CallbackAttemptRow, CallbackRow
 from callcenter.persistence.repository import _to_datetime, _to_epoch
 
 CLAIM_WINDOW = 50  # due rows looked at per claim (the pure ordering picks among them)
@@ -156,6 +156,32 @@ class CallbackRepository:
                 .where(CallbackRow.id == callback_id, CallbackRow.status == Status.DIALLING.value)
                 .values(status=Status.PENDING.value, claimed_by=None, claimed_at=None)
             )
+
+    async def claimed_by(self, instance: str) -> list[Callback]:
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    sa.select(CallbackRow).where(
+                        CallbackRow.status == Status.DIALLING.value,
+                        CallbackRow.claimed_by == instance,
+                    )
+                )
+            ).all()
+        return [_callback(r) for r in rows]
+
+    async def call_for(self, callback_id: int) -> tuple[str, str] | None:
+        """(linkedid, outcome) of the call log's record of a dial of this callback, if any."""
+        tag = f'%"callback {callback_id}"%'
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    sa.select(Call.linkedid, Call.outcome)
+                    .where(sa.cast(Call.notes, sa.Text).like(tag))
+                    .order_by(Call.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        return None if row is None else (row[0], row[1])
 
     async def cancel(self, callback_id: int) -> Callback:
         return await self._change(callback_id, status=Status.CANCELLED.value)

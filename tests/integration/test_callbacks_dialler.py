@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -160,3 +161,40 @@ async def test_a_supervisor_closes_a_case_without_a_satisfied_follow_up(routed: 
     assert closed["status"] == "closed"
     error = await app.api("POST", f"/api/cases/{case.id}/close", 404, reason="again")
     assert error["error_id"] == "case-not-open"
+
+
+async def test_the_cli_manages_callbacks_and_agents_through_the_service(
+    routed: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from callcenter.cli import main
+
+    app = await routed()
+    url = str(app.client.make_url("")).rstrip("/")
+
+    def cli(*argv: str) -> int:
+        return main(list(argv))
+
+    assert await asyncio.to_thread(cli, "callback", "--url", url, "create", "2001") == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["purpose"] == "press-1" and created["status"] == "pending"
+    assert await asyncio.to_thread(cli, "callback", "--url", url, "list") == 0
+    assert "2001" in capsys.readouterr().out
+    later = "2030-01-02T10:00:00+08:00"
+    assert (
+        await asyncio.to_thread(
+            cli, "callback", "--url", url, "reschedule", str(created["id"]), later
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["due_at"] >= created["due_at"]
+    assert await asyncio.to_thread(cli, "callback", "--url", url, "cancel", str(created["id"])) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "cancelled"
+    assert await asyncio.to_thread(cli, "callback", "--url", url, "create", "not a number") == 1
+    assert "invalid-number" in capsys.readouterr().err
+    added = await asyncio.to_thread(
+        cli, "agent", "--url", url, "add", "1004", "Li Si", "--endpoint", "1004"
+    )
+    assert added == 0
+    capsys.readouterr()
+    assert await asyncio.to_thread(cli, "agent", "--url", url, "list") == 0
+    assert "1004" in capsys.readouterr().out

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from callcenter.callbacks.numbers import CallbackError, DoNotCallList
 from callcenter.callbacks.schedule import Outcome, Purpose, SchedulerSettings, Status
@@ -123,7 +124,16 @@ async def test_two_instances_never_claim_the_same_callback(
         first, second = await asyncio.gather(drain(a, "a"), drain(b, "b"))
         assert sorted(first + second) == sorted({*first, *second})  # no id twice
         assert len(first) + len(second) == 40
-        assert first and second  # both instances did work
+
+        # And the mechanism itself: rows another instance holds are skipped, not waited for.
+        for n in range(3):
+            await a.request(f"1390013{n:04d}", Purpose.ABANDONED, at(10), SETTINGS)
+        async with create_session_factory(engines[0])() as holder, holder.begin():
+            await holder.execute(
+                sa.text("SELECT id FROM callbacks WHERE status = 'pending' FOR UPDATE")
+            )
+            assert await asyncio.wait_for(b.claim(at(11), SETTINGS, "b", limit=3), 5) == []
+        assert len(await b.claim(at(11), SETTINGS, "b", limit=3)) == 3
     finally:
         for engine in engines:
             await engine.dispose()
@@ -159,5 +169,50 @@ async def test_complaints_get_their_reply_follow_up_and_progress_callbacks(
             ("follow-up", open_case.id),
         }
         assert sources.skipped == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_after_a_restart_interrupted_dials_are_neither_lost_nor_dialled_twice(
+    migrated_db_url: str,
+) -> None:
+    from callcenter.callbacks.dialler import Dialler
+    from callcenter.calllog.record import Outcome as CallOutcome
+    from callcenter.persistence.repository import CallRepository
+    from tests.integration.test_repository import make_record
+
+    engine = create_engine(migrated_db_url)
+    try:
+        factory = create_session_factory(engine)
+        callbacks = CallbackRepository(factory)
+        dialled, _ = await callbacks.request("13800138020", Purpose.PRESS_1, at(10), SETTINGS)
+        never, _ = await callbacks.request("13800138021", Purpose.PRESS_1, at(10), SETTINGS)
+        assert len(await callbacks.claim(at(10, 1), SETTINGS, "backend-1", limit=2)) == 2
+        # The backend died after the first dial reached the customer (the call log has it).
+        await CallRepository(factory).upsert_calls(
+            [
+                make_record(
+                    "1800000000.1",
+                    outcome=CallOutcome.ANSWERED,
+                    notes=(f"callback {dialled.id}",),
+                )
+            ]
+        )
+        dialler = Dialler(
+            callbacks,
+            None,  # type: ignore[arg-type]  # recover() needs neither router nor AMI
+            None,  # type: ignore[arg-type]
+            SETTINGS,
+            skill="outbound",
+            instance="backend-1",
+            agent_ring_seconds=10,
+            caller_id="4008000000",
+            clock=lambda: at(10, 5),
+        )
+        assert await dialler.recover() == 2
+        states = {c.id: (c.status, c.attempts) for c in await callbacks.list_callbacks()}
+        assert states[dialled.id] == (Status.DONE, 1)  # recorded, not dialled again
+        assert states[never.id] == (Status.PENDING, 0)  # back in the queue, turn kept
+        assert await callbacks.claimed_by("backend-1") == []
     finally:
         await engine.dispose()
