@@ -142,7 +142,9 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         agent_ring_seconds=config.callbacks.agent_ring_seconds,
         caller_id=config.callbacks.caller_id,
     )
-    sources = CallbackSources(callbacks, repository, schedule)
+    sources = CallbackSources(
+        callbacks, repository, schedule, follow_up_share=config.callbacks.follow_up_share
+    )
     router.on_callback_request = sources.on_request
     surveys = Surveys(app[keys.REPOSITORY].session_factory)
     handlers = {**router.handlers(), "callback-result": dialler.result, "survey": surveys.handle}

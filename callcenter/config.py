@@ -142,6 +142,7 @@ class CallbackConfig:
     retry_minutes: float = 30.0
     do_not_call: str = ""
     instance: str = "callcenter"  # this backend's name in claims
+    follow_up_share: float = 0.0  # share of answered calls that get a satisfaction follow-up
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,19 @@ def _callbacks(env: Mapping[str, str]) -> CallbackConfig:
         retry_minutes=_float(env, "CALLCENTER_CALLBACK_RETRY_MINUTES", 30.0),
         do_not_call=env.get("CALLCENTER_DO_NOT_CALL", ""),
         instance=env.get("CALLCENTER_INSTANCE", socket.gethostname()) or "callcenter",
+        follow_up_share=_share(env, "CALLCENTER_FOLLOW_UP_SHARE"),
     )
+
+
+def _share(env: Mapping[str, str], name: str) -> float:
+    raw = env.get(name, "") or "0"
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number between 0 and 1, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name} must be between 0 and 1, got {raw!r}")
+    return value
 
 
 def _tuple(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:

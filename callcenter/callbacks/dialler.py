@@ -74,6 +74,9 @@ class Dialler:
         # ActionID of an Originate -> (callback, agent), until its OriginateResponse.
         self._originating: dict[str, tuple[Callback, Agent]] = {}
         self.dialled = 0
+        # Attempt outcomes the database refused (an outage), oldest first.
+        self.unsaved: list[tuple[int, Outcome, float, str, str | None]] = []
+        self._retrying: asyncio.Task[None] | None = None
 
     async def recover(self) -> int:
         """After a restart: our claims still `dialling` were cut off mid-dial.
@@ -189,13 +192,32 @@ class Dialler:
             # The agent hung up before the customer was dialled: the customer's turn stays.
             await self._repo.release(callback_id)
             return {}
-        updated = await self._repo.record_attempt(
+        attempt = (
             callback_id,
             outcome,
             self._clock(),
-            self._settings,
-            reason=f"DIALSTATUS={request.arg(1)} cause={request.arg(2)}",
-            linkedid=request.arg(3) or None,
+            f"DIALSTATUS={request.arg(1)} cause={request.arg(2)}",
+            request.arg(3) or None,
+        )
+        try:
+            await self._record(*attempt)
+        except Exception as exc:  # the database is down: keep the outcome, retry
+            log.warning(
+                "callback %s: outcome %s not saved (%s); kept and retried",
+                callback_id,
+                outcome.value,
+                exc,
+            )
+            self.unsaved.append(attempt)
+            if self._retrying is None or self._retrying.done():
+                self._retrying = asyncio.get_running_loop().create_task(self._retry_unsaved())
+        return {}
+
+    async def _record(
+        self, callback_id: int, outcome: Outcome, at: float, reason: str, linkedid: str | None
+    ) -> None:
+        updated = await self._repo.record_attempt(
+            callback_id, outcome, at, self._settings, reason=reason, linkedid=linkedid
         )
         log.info(
             "callback %s: %s -> %s (attempt %d)",
@@ -204,7 +226,21 @@ class Dialler:
             updated.status.value,
             updated.attempts,
         )
-        return {}
+
+    async def _retry_unsaved(self, low: float = 0.5, high: float = 10.0) -> None:
+        """Outcomes that met a database outage: saved in order once it is back.
+
+        The callback stays `dialling` meanwhile, so no instance dials it again."""
+        delay = low
+        while self.unsaved:
+            try:
+                await self._record(*self.unsaved[0])
+            except Exception:
+                await asyncio.sleep(delay)
+                delay = min(high, delay * 2)
+                continue
+            self.unsaved.pop(0)
+            delay = low
 
 
 def _log_failure(task: asyncio.Task[object]) -> None:

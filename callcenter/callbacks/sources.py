@@ -9,6 +9,7 @@ and skipped: it never stops the call log or the router.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -23,6 +24,15 @@ from callcenter.persistence.callbacks_repository import CallbackRepository
 log = logging.getLogger(__name__)
 
 REQUEST_PURPOSES = {"press-1": Purpose.PRESS_1, "after-hours": Purpose.AFTER_HOURS}
+
+
+def sampled_for_follow_up(linkedid: str, share: float) -> bool:
+    """Whether an answered call gets a satisfaction follow-up: a stable draw per call
+    (the same call always gives the same answer, so a re-emitted record adds nothing)."""
+    if share <= 0:
+        return False
+    digest = hashlib.sha256(linkedid.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
 def purpose_for_case(case: Case) -> Purpose | None:
@@ -43,7 +53,9 @@ class CallbackSources:
         cases: AgentRepository,
         settings: SchedulerSettings,
         clock: Callable[[], float] = time.time,
+        follow_up_share: float = 0.0,
     ) -> None:
+        self._follow_up_share = follow_up_share
         self._callbacks = callbacks
         self._cases = cases
         self._settings = settings
@@ -55,14 +67,22 @@ class CallbackSources:
     # -- a RecordSink: abandoned inbound calls are called back -------------------------
 
     def submit(self, record: CallRecord) -> None:
-        if record.direction is not Direction.INBOUND or record.outcome is not Outcome.ABANDONED:
+        if record.direction is not Direction.INBOUND or not record.caller_number:
             return
-        if not record.caller_number:
-            return
-        self._spawn(self._abandoned(record.caller_number, record.linkedid))
+        if record.outcome is Outcome.ABANDONED:
+            self._spawn(self._abandoned(record.caller_number, record.linkedid))
+        elif (
+            record.outcome is Outcome.ANSWERED
+            and not record.reconstructed
+            and sampled_for_follow_up(record.linkedid, self._follow_up_share)
+        ):
+            self._spawn(self._follow_up(record.caller_number, record.linkedid))
 
     async def _abandoned(self, number: str, linkedid: str) -> None:
         await self.request(number, Purpose.ABANDONED, linkedid=linkedid)
+
+    async def _follow_up(self, number: str, linkedid: str) -> None:
+        await self.request(number, Purpose.FOLLOW_UP, linkedid=linkedid)
 
     async def drain(self) -> None:
         if self._tasks:

@@ -94,3 +94,52 @@ async def test_given_postgres_restarts_mid_traffic_then_calls_are_written_once(
     assert all(c.outcome is Outcome.ANSWERED and c.agent == "1001" for c in calls), calls
     log = backend.log.read_text()
     assert log.count("call log writes recovered") == 1
+
+
+async def test_given_postgres_restarts_mid_callback_then_its_outcome_is_saved_once(
+    asterisk: TestAsterisk, softphones: PhonePool, pg_url: str, tmp_path: Path
+) -> None:
+    """The dial is under way when the database goes; the outcome waits for it, no re-dial."""
+    from tests.support.routed import _clear_queue_members, routed_config, start_routed
+
+    app = await start_routed(routed_config(asterisk, pg_url, tmp_path))
+    try:
+        await app.api(
+            "POST",
+            "/api/agents",
+            201,
+            staff_no="1001",
+            name="A",
+            endpoint="1001",
+            skills=["outbound"],
+        )
+        await app.api("POST", "/api/agents/1001/login")
+        agent = await softphones("1001", wav_seconds=6.0)  # the agent ends the call
+        customer = await softphones("2001")
+        created = await app.api("POST", "/api/callbacks", 201, number="2001", purpose="press-1")
+        await customer.wait_event("CALL_ESTABLISHED", 20)
+        await asyncio.to_thread(_pg, "stop")
+        try:
+            await agent.wait_event("CALL_CLOSED", 20)  # hang-up handler: the DB is down
+            await asyncio.sleep(2)
+        finally:
+            await asyncio.to_thread(_pg, "start")
+        for _ in range(100):
+            response = await app.client.get("/api/callbacks")
+            if response.status == 200:
+                (cb,) = (await response.json())["callbacks"]
+                if cb["status"] == "done":
+                    break
+            await asyncio.sleep(0.3)
+        assert (cb["id"], cb["status"], cb["attempts"], cb["last_outcome"]) == (
+            created["id"],
+            "done",
+            1,
+            "answered",
+        )
+        await asyncio.sleep(3)  # a re-dial would show up now
+        established = [e for e in customer.events if e.get("type") == "CALL_ESTABLISHED"]
+        assert len(established) == 1
+    finally:
+        await app.client.close()
+        await _clear_queue_members(asterisk)
