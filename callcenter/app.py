@@ -174,6 +174,7 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         client.on_connected(reconcile),
         app[keys.RECORD_SINK].add(compliance),
         app[keys.RECORD_SINK].add(sources),
+        app[keys.METRICS].watch_callbacks(dialler),
     ]
     supervisor = app[keys.SUPERVISOR]
     supervisor.spawn("router-ticks", router.run_ticks())

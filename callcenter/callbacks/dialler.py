@@ -77,6 +77,9 @@ class Dialler:
         # Attempt outcomes the database refused (an outage), oldest first.
         self.unsaved: list[tuple[int, Outcome, float, str, str | None]] = []
         self._retrying: asyncio.Task[None] | None = None
+        # The queue as /metrics shows it, counted on every poll.
+        self.backlog = 0
+        self.overdue = 0
 
     async def recover(self) -> int:
         """After a restart: our claims still `dialling` were cut off mid-dial.
@@ -119,6 +122,7 @@ class Dialler:
 
     async def tick(self) -> Callback | None:
         """Dial at most one callback now, if an agent is free and nobody waits live."""
+        self.backlog, self.overdue = await self._repo.counts(self._clock())
         if not self._ami.connected or any(
             c.dialling is None for c in self._router.waiting.values()
         ):

@@ -90,6 +90,13 @@ class WriterSource(Protocol):
     failed_attempts: int
 
 
+class CallbackSource(Protocol):
+    """The dialler's view of the callback queue (counted on its poll, not per scrape)."""
+
+    backlog: int
+    overdue: int
+
+
 class _RuntimeCollector(Collector):
     """Reads the AMI client, call-log service and writer at scrape time."""
 
@@ -97,9 +104,21 @@ class _RuntimeCollector(Collector):
         self.ami: AmiSource | None = None
         self.calllog: CallLogSource | None = None
         self.writer: WriterSource | None = None
+        self.callbacks: CallbackSource | None = None
 
     def collect(self) -> Iterator[Metric]:
         ami, calllog, writer = self.ami, self.calllog, self.writer
+        if self.callbacks is not None:
+            yield _gauge(
+                "callcenter_callback_backlog",
+                "Callbacks waiting to be dialled (pending or being dialled)",
+                self.callbacks.backlog,
+            )
+            yield _gauge(
+                "callcenter_callbacks_overdue",
+                "Open callbacks past their deadline",
+                self.callbacks.overdue,
+            )
         if ami is not None:
             yield _gauge("callcenter_ami_connected", "1 while logged in to AMI", ami.connected)
             yield _counter(
@@ -255,6 +274,15 @@ class CallMetrics:
 
         def unwatch() -> None:
             runtime.ami = runtime.calllog = runtime.writer = None
+
+        return unwatch
+
+    def watch_callbacks(self, callbacks: CallbackSource) -> Callable[[], None]:
+        runtime = self._runtime
+        runtime.callbacks = callbacks
+
+        def unwatch() -> None:
+            runtime.callbacks = None
 
         return unwatch
 

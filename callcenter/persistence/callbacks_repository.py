@@ -157,6 +157,20 @@ class CallbackRepository:
                 .values(status=Status.PENDING.value, claimed_by=None, claimed_at=None)
             )
 
+    async def counts(self, now: float) -> tuple[int, int]:
+        """(open callbacks, open callbacks past their deadline)."""
+        open_ = CallbackRow.status.in_([s.value for s in OPEN_STATUSES])
+        late = sa.and_(open_, CallbackRow.deadline < _to_datetime(now))
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    sa.select(
+                        sa.func.count().filter(open_), sa.func.count().filter(late)
+                    ).select_from(CallbackRow)
+                )
+            ).one()
+        return int(row[0]), int(row[1])
+
     async def claimed_by(self, instance: str) -> list[Callback]:
         async with self._sessions() as session:
             rows = (

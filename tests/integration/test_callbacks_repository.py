@@ -72,6 +72,8 @@ async def test_complaint_deadlines_are_claimed_first_and_a_miss_is_retried(
     complaint, _ = await callbacks.request("13800138003", Purpose.COMPLAINT_REPLY, at(10), SETTINGS)
     (first,) = await callbacks.claim(at(10, 5), SETTINGS, "a")
     assert first.id == complaint.id
+    assert await callbacks.counts(at(10, 5)) == (2, 0)
+    assert await callbacks.counts(at(10) + 49 * 3600) == (2, 1)  # the complaint is overdue
     retried = await callbacks.record_attempt(
         complaint.id or 0, Outcome.NO_ANSWER, at(10, 6), SETTINGS
     )

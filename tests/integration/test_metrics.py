@@ -133,3 +133,5 @@ async def test_metrics_count_the_recorded_calls_per_queue(
     assert _value(families, "callcenter_records_written_total") == app[keys.WRITER].written
     assert app[keys.WRITER].written >= len(records)
     assert "callcenter_ami_event_lag_seconds" in families
+    assert _value(families, "callcenter_callback_backlog") == 0
+    assert _value(families, "callcenter_callbacks_overdue") == 0

@@ -14,6 +14,9 @@ class _Repo:
     def __init__(self) -> None:
         self.claims = 0
 
+    async def counts(self, now: float) -> tuple[int, int]:
+        return (7, 2)
+
     async def claim(self, *args: Any, **kwargs: Any) -> list[Any]:
         self.claims += 1
         return []
@@ -47,8 +50,10 @@ def _dialler(repo: _Repo, router: _Router) -> Dialler:
 async def test_no_callback_is_dialled_while_a_caller_waits_live() -> None:
     repo, router = _Repo(), _Router()
     router.waiting["c1"] = WaitingCall("c1", arrived_at=0.0, skill="support")
-    assert await _dialler(repo, router).tick() is None
+    dialler = _dialler(repo, router)
+    assert await dialler.tick() is None
     assert repo.claims == 0  # not even claimed: the live caller keeps the turn
+    assert (dialler.backlog, dialler.overdue) == (7, 2)  # counted for /metrics anyway
     # A caller already being rung to an agent is served; the callback may go.
     router.waiting["c1"] = WaitingCall("c1", arrived_at=0.0, dialling="1002")
     await _dialler(repo, router).tick()
