@@ -70,7 +70,9 @@ class CallbackSources:
         if record.direction is not Direction.INBOUND or not record.caller_number:
             return
         if record.outcome is Outcome.ABANDONED:
-            self._spawn(self._abandoned(record.caller_number, record.linkedid))
+            self._spawn(
+                self._abandoned(record.caller_number, record.linkedid, record.reconstructed)
+            )
         elif (
             record.outcome is Outcome.ANSWERED
             and not record.reconstructed
@@ -78,7 +80,11 @@ class CallbackSources:
         ):
             self._spawn(self._follow_up(record.caller_number, record.linkedid))
 
-    async def _abandoned(self, number: str, linkedid: str) -> None:
+    async def _abandoned(self, number: str, linkedid: str, reconstructed: bool) -> None:
+        # A call rebuilt from Asterisk's trail comes back at every restart (the trail's
+        # lookback): call it back only if no callback was ever made for it.
+        if reconstructed and await self._callbacks.known_call(linkedid):
+            return
         await self.request(number, Purpose.ABANDONED, linkedid=linkedid)
 
     async def _follow_up(self, number: str, linkedid: str) -> None:

@@ -171,6 +171,21 @@ class CallbackRepository:
             ).one()
         return int(row[0]), int(row[1])
 
+    async def known_call(self, linkedid: str) -> bool:
+        """Whether a callback (any status) was ever requested for this call, merged included."""
+        async with self._sessions() as session:
+            found = await session.scalar(
+                sa.select(CallbackRow.id)
+                .where(
+                    sa.or_(
+                        CallbackRow.linkedid == linkedid,
+                        sa.cast(CallbackRow.notes, sa.Text).like(f"%linkedid={linkedid}%"),
+                    )
+                )
+                .limit(1)
+            )
+        return found is not None
+
     async def claimed_by(self, instance: str) -> list[Callback]:
         async with self._sessions() as session:
             rows = (

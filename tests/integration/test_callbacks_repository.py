@@ -218,3 +218,47 @@ async def test_after_a_restart_interrupted_dials_are_neither_lost_nor_dialled_tw
         assert await callbacks.claimed_by("backend-1") == []
     finally:
         await engine.dispose()
+
+
+async def test_an_abandoned_call_rebuilt_again_after_a_restart_is_not_called_back_twice(
+    migrated_db_url: str,
+) -> None:
+    import dataclasses as dc
+
+    from callcenter.callbacks.sources import CallbackSources
+    from callcenter.calllog.record import RECONSTRUCTED
+    from callcenter.calllog.record import Outcome as CallOutcome
+    from callcenter.persistence.agents_repository import AgentRepository
+    from tests.integration.test_repository import make_record
+
+    engine = create_engine(migrated_db_url)
+    try:
+        factory = create_session_factory(engine)
+        callbacks = CallbackRepository(factory)
+        sources = CallbackSources(callbacks, AgentRepository(factory), SETTINGS, lambda: at(10))
+        abandoned = make_record(
+            "1800000001.1", outcome=CallOutcome.ABANDONED, caller_number="13800138030"
+        )
+        sources.submit(abandoned)
+        await sources.drain()
+        (first,) = await callbacks.list_callbacks()
+        await callbacks.claim(at(10, 1), SETTINGS, "a")
+        await callbacks.record_attempt(first.id or 0, Outcome.ANSWERED, at(10, 2), SETTINGS)
+        # The next start rebuilds the same call from the trail: no second callback.
+        sources.submit(dc.replace(abandoned, notes=(RECONSTRUCTED,)))
+        await sources.drain()
+        assert [(c.id, c.status) for c in await callbacks.list_callbacks()] == [
+            (first.id, Status.DONE)
+        ]
+        # A call missed while the backend was down (never seen before) is called back.
+        missed = make_record(
+            "1800000002.1",
+            outcome=CallOutcome.ABANDONED,
+            caller_number="13800138031",
+            notes=(RECONSTRUCTED,),
+        )
+        sources.submit(missed)
+        await sources.drain()
+        assert len(await callbacks.list_callbacks()) == 2
+    finally:
+        await engine.dispose()
