@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from callcenter.accounts.service_token import service_token
 from callcenter.agi.fastagi import FastAgiServer
 from callcenter.ami.client import AmiClient
 from callcenter.asterisk.agent_provisioning import AgentProvisioning
@@ -35,15 +36,18 @@ from callcenter.routing.hours import OpeningHours, parse_shifts
 from callcenter.routing.service import Router
 from callcenter.state.agents import AgentBoard, BoardSettings
 from callcenter.supervisor import TaskSupervisor
-from callcenter.web import keys
+from callcenter.web import access, keys
 from callcenter.web.routes import setup_routes
 
 log = logging.getLogger(__name__)
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=keys.middlewares())
+    app = web.Application(middlewares=[*keys.middlewares(), access.access_middleware])
     app[keys.CONFIG] = config
+    access.table(app).authenticators.append(
+        access.token_authenticator(service_token(config, create=True))
+    )
     app[keys.METRICS] = CallMetrics(config.ring)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_telephony)

@@ -245,7 +245,7 @@ def cmd_agent(config: Config, args: argparse.Namespace) -> int:
     else:
         method, path, body = "POST", f"/api/agents/{args.staff_no}/{action}", None
 
-    result = _call_service(base, method, path, body)
+    result = _call_service(config, base, method, path, body)
     if isinstance(result, int):
         return result
     data = result
@@ -261,14 +261,21 @@ def cmd_agent(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _call_service(base: str, method: str, path: str, body: object) -> object | int:
+def _call_service(
+    config: Config, base: str, method: str, path: str, body: object
+) -> object | int:
     """The service's JSON answer, or the exit status after printing its error."""
     import aiohttp
+
+    from callcenter.accounts.service_token import service_token
+
+    token = service_token(config, create=False)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def call() -> tuple[int, object]:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
-            session.request(method, base + path, json=body) as response,
+            session.request(method, base + path, json=body, headers=headers) as response,
         ):
             return response.status, await response.json()
 
@@ -301,7 +308,7 @@ def cmd_callback(config: Config, args: argparse.Namespace) -> int:
     else:
         method, path = "POST", f"/api/callbacks/{args.callback_id}/reschedule"
         body = {"due_at": args.due_at}
-    result = _call_service(base, method, path, body)
+    result = _call_service(config, base, method, path, body)
     if isinstance(result, int):
         return result
     if action == "list" and isinstance(result, dict):

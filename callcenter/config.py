@@ -170,6 +170,8 @@ class DatabaseConfig:
 class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Service token (CLI, automation): `Authorization: Bearer <token>` acts as admin.
+    api_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,7 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         web=WebConfig(
             host=env.get("CALLCENTER_WEB_HOST", "127.0.0.1"),
             port=_int(env, "CALLCENTER_WEB_PORT", 8080),
+            api_token=env.get("CALLCENTER_API_TOKEN") or None,
         ),
         state_dir=state,
         ops=OpsConfig(log_format=log_format, min_free_mb=min_free_mb),

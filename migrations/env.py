@@ -18,7 +18,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from callcenter.persistence.db import create_engine
-from callcenter.persistence.models import Base
+from callcenter.persistence.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.support.db_fixtures",
     "tests.support.asterisk_fixtures",
     "tests.support.routed",
+    "tests.support.browser",
 ]

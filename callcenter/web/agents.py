@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 from typing import Any
 
 from aiohttp import web
 
+from callcenter.accounts.roles import EVERYONE, MANAGERS, STAFF
 from callcenter.persistence.agents_repository import WrapUp
 from callcenter.routing.hours import parse_shifts
 from callcenter.state.agents import Agent, AgentError, AgentState, AgentStatus
-from callcenter.web import keys
+from callcenter.web import access, keys
 from callcenter.web.keys import ApiError
 
 STAFF_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")
@@ -260,14 +262,45 @@ async def alerts(request: web.Request) -> web.Response:
 
 
 def setup_agent_routes(app: web.Application) -> None:
-    app.router.add_get("/api/agents", list_agents)
-    app.router.add_post("/api/agents", add_agent)
-    app.router.add_delete("/api/agents/{staff_no}", remove_agent)
-    app.router.add_post("/api/agents/{staff_no}/{action:login|logout|pause|unpause}", agent_action)
-    app.router.add_post("/api/agents/{staff_no}/wrapup", wrap_up)
-    app.router.add_get("/api/agents/{staff_no}/script", script)
-    app.router.add_get("/api/agents/{staff_no}/states", state_log)
-    app.router.add_get("/api/cases", list_cases)
-    app.router.add_get("/api/callback-requests", list_callback_requests)
-    app.router.add_get("/api/calls/{linkedid}/compliance", compliance)
-    app.router.add_get("/api/alerts", alerts)
+    r = functools.partial(access.route, app, tag="agents")
+    r("GET", "/api/agents", list_agents, roles=STAFF, summary="agents and their live states")
+    r("POST", "/api/agents", add_agent, roles=MANAGERS, summary="add an agent")
+    r("DELETE", "/api/agents/{staff_no}", remove_agent, roles=MANAGERS, summary="remove an agent")
+    r(
+        "POST",
+        "/api/agents/{staff_no}/{action:login|logout|pause|unpause}",
+        agent_action,
+        roles=EVERYONE,
+        summary="log in, log out, pause or unpause (agents: themselves only)",
+    )
+    r(
+        "POST",
+        "/api/agents/{staff_no}/wrapup",
+        wrap_up,
+        roles=EVERYONE,
+        summary="file the wrap-up of the agent's last call (agents: themselves only)",
+    )
+    r("GET", "/api/agents/{staff_no}/script", script, roles=EVERYONE, summary="greeting script")
+    r(
+        "GET",
+        "/api/agents/{staff_no}/states",
+        state_log,
+        roles=EVERYONE,
+        summary="the agent's state log (agents: themselves only)",
+    )
+    r("GET", "/api/cases", list_cases, roles=EVERYONE, summary="complaint cases")
+    r(
+        "GET",
+        "/api/callback-requests",
+        list_callback_requests,
+        roles=MANAGERS,
+        summary="callback requests taken by the dialplan",
+    )
+    r(
+        "GET",
+        "/api/calls/{linkedid}/compliance",
+        compliance,
+        roles=STAFF,
+        summary="compliance facts of one call",
+    )
+    r("GET", "/api/alerts", alerts, roles=MANAGERS, summary="router alerts")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
+from callcenter.accounts.roles import EVERYONE, MANAGERS, STAFF
 from callcenter.callbacks.numbers import CallbackError
 from callcenter.callbacks.schedule import Callback, Purpose, Status
-from callcenter.web import keys
+from callcenter.web import access, keys
 from callcenter.web.keys import ApiError
 
 _NOT_FOUND = {"callback-not-found"}
@@ -172,9 +174,22 @@ async def close_case(request: web.Request) -> web.Response:
 
 
 def setup_callback_routes(app: web.Application) -> None:
-    app.router.add_get("/api/surveys", list_surveys)
-    app.router.add_post("/api/cases/{case_id}/close", close_case)
-    app.router.add_get("/api/callbacks", list_callbacks)
-    app.router.add_post("/api/callbacks", create_callback)
-    app.router.add_post("/api/callbacks/{callback_id}/cancel", cancel_callback)
-    app.router.add_post("/api/callbacks/{callback_id}/reschedule", reschedule_callback)
+    r = functools.partial(access.route, app, tag="callbacks")
+    r("GET", "/api/surveys", list_surveys, roles=STAFF, summary="satisfaction survey answers")
+    r("POST", "/api/cases/{case_id}/close", close_case, roles=MANAGERS, summary="close a case")
+    r("GET", "/api/callbacks", list_callbacks, roles=EVERYONE, summary="the callback queue")
+    r("POST", "/api/callbacks", create_callback, roles=EVERYONE, summary="queue a callback")
+    r(
+        "POST",
+        "/api/callbacks/{callback_id}/cancel",
+        cancel_callback,
+        roles=MANAGERS,
+        summary="cancel a callback",
+    )
+    r(
+        "POST",
+        "/api/callbacks/{callback_id}/reschedule",
+        reschedule_callback,
+        roles=MANAGERS,
+        summary="move a pending callback",
+    )

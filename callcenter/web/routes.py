@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
+from callcenter.accounts.roles import EVERYONE
 from callcenter.ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from callcenter.web import keys
+from callcenter.web import access, keys
+from callcenter.web.access import PUBLIC
 from callcenter.web.agents import setup_agent_routes
 from callcenter.web.callbacks import setup_callback_routes
 from callcenter.web.keys import ApiError
@@ -65,10 +69,17 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/api/calls", list_calls)
-    app.router.add_get("/api/calls/{linkedid}", get_call)
-    app.router.add_get("/metrics", metrics)
+    r = functools.partial(access.route, app, tag="ops")
+    r("GET", "/healthz", healthz, roles=PUBLIC, summary="liveness")
+    r("GET", "/readyz", readyz, roles=PUBLIC, summary="readiness: AMI and database")
+    r("GET", "/metrics", metrics, roles=PUBLIC, summary="Prometheus metrics")
+    r("GET", "/api/calls", list_calls, roles=EVERYONE, summary="the call log (agents: own calls)")
+    r(
+        "GET",
+        "/api/calls/{linkedid}",
+        get_call,
+        roles=EVERYONE,
+        summary="one call record (agents: own calls)",
+    )
     setup_agent_routes(app)
     setup_callback_routes(app)

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from callcenter.app import create_app
 from callcenter.config import Config, DatabaseConfig
-from tests.support.asterisk_fixtures import TestAsterisk
+from tests.support.asterisk_fixtures import AUTH_HEADERS, TestAsterisk
 from tests.unit.test_tracker import CALLER, agent_answers, arrival, hangups, run
 
 AiohttpClient = object  # the pytest-aiohttp fixture's type is internal
@@ -41,7 +41,7 @@ async def test_health_readiness_and_call_api(
     asterisk: TestAsterisk, migrated_db_url: str, tmp_path: Path, aiohttp_client: AiohttpClient
 ) -> None:
     app = create_app(_config(asterisk, migrated_db_url, tmp_path))
-    client: TestClient = await aiohttp_client(app)  # type: ignore[operator]
+    client: TestClient = await aiohttp_client(app, headers=AUTH_HEADERS)  # type: ignore[operator]
     assert (await client.get("/healthz")).status == 200
     body = await _ready(client, True)
     assert body["checks"] == {
@@ -65,7 +65,7 @@ async def test_bad_requests_get_clear_errors(
     migrated_db_url: str, tmp_path: Path, aiohttp_client: AiohttpClient, asterisk: TestAsterisk
 ) -> None:
     app = create_app(_config(asterisk, migrated_db_url, tmp_path))
-    client: TestClient = await aiohttp_client(app)  # type: ignore[operator]
+    client: TestClient = await aiohttp_client(app, headers=AUTH_HEADERS)  # type: ignore[operator]
     bad = await client.get("/api/calls?limit=lots")
     assert bad.status == 400
     assert (await bad.json())["error_id"] == "bad-parameter"
@@ -82,7 +82,7 @@ async def test_not_ready_while_asterisk_is_unreachable(
     migrated_db_url: str, tmp_path: Path, aiohttp_client: AiohttpClient, asterisk: TestAsterisk
 ) -> None:
     app = create_app(_config(asterisk, migrated_db_url, tmp_path, port=1))
-    client: TestClient = await aiohttp_client(app)  # type: ignore[operator]
+    client: TestClient = await aiohttp_client(app, headers=AUTH_HEADERS)  # type: ignore[operator]
     body = await _ready(client, False)
     assert body["checks"]["ami"]["ok"] is False  # type: ignore[index]
     assert (await client.get("/healthz")).status == 200

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from callcenter.persistence import migrate
 from callcenter.persistence.db import create_engine
-from callcenter.persistence.models import Base
+from callcenter.persistence.schema import Base
 
 
 async def _inspect(url: str, fn: Any) -> Any:

@@ -42,6 +42,9 @@ TEST_RTP = (
 # baresip instances take ports from here, 4 apart (see softphone.py).
 PHONE_PORT_BASE = 16000 + 1000 * SLOT
 PHONE_SLOTS = 200
+# The service token test clients send (acts as admin; see web/access.py).
+TEST_API_TOKEN = "test-service-token"
+AUTH_HEADERS = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
 AGENTS = ("1001", "1002", "1003", "1004")
 CALLERS = ("2001", "2002", "2003", "2004")
 
@@ -69,6 +72,7 @@ def make_test_config(
             rtp_end=rtp[1],
         ),
         ring=ring or base.ring,
+        web=dataclasses.replace(base.web, api_token=TEST_API_TOKEN),
         router=dataclasses.replace(base.router, agi_port=TEST_AGI_PORT),
         # Short rings keep the callback tests quick; no quiet hours (tests run any time).
         callbacks=dataclasses.replace(

@@ -16,7 +16,7 @@ from callcenter.app import create_app
 from callcenter.calllog.record import CallRecord
 from callcenter.config import Config, DatabaseConfig, RouterConfig
 from callcenter.web import keys
-from tests.support.asterisk_fixtures import TestAsterisk
+from tests.support.asterisk_fixtures import AUTH_HEADERS, TestAsterisk
 
 
 class RoutedApp:
@@ -97,7 +97,7 @@ def routed_config(
 
 async def start_routed(config: Config) -> RoutedApp:
     started_at = time.time()
-    client = TestClient(TestServer(create_app(config)))
+    client = TestClient(TestServer(create_app(config)), headers=AUTH_HEADERS)
     await client.start_server()
     for _ in range(100):
         if (await client.get("/readyz")).status == 200:

@@ -1,0 +1,1 @@
+"""Accounts: roles, the principal a request acts as, passwords and sessions."""
