@@ -25,6 +25,7 @@ from callcenter.calllog.service import CallLogService, TrailSource
 from callcenter.calllog.tracker import CallTracker
 from callcenter.compliance.facts import ComplianceSink
 from callcenter.config import Config
+from callcenter.web.dashboard import dashboard_context
 from callcenter.ops.metrics import CallMetrics, FanOut
 from callcenter.persistence.agents_repository import AgentRepository
 from callcenter.persistence.callbacks_repository import CallbackRepository
@@ -37,7 +38,10 @@ from callcenter.routing.service import Router
 from callcenter.state.agents import AgentBoard, BoardSettings
 from callcenter.supervisor import TaskSupervisor
 from callcenter.web import access, keys
+from callcenter.web.auth import setup_auth
+from callcenter.web.qa import qa_context
 from callcenter.web.routes import setup_routes
+from callcenter.web.transcripts import asr_context
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +54,12 @@ def create_app(config: Config) -> web.Application:
     )
     app[keys.METRICS] = CallMetrics(config.ring)
     app.cleanup_ctx.append(_database)
+    setup_auth(app)  # accounts and the session-cookie authenticator (needs the database)
     app.cleanup_ctx.append(_telephony)
     app.cleanup_ctx.append(_routing)
+    app.cleanup_ctx.append(dashboard_context)
+    app.cleanup_ctx.append(asr_context)
+    app.cleanup_ctx.append(qa_context)  # recordings catalogue, retention, QA locks
     setup_routes(app)
     return app
 
@@ -195,6 +203,7 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
     app[keys.AGENT_REPOSITORY] = repository
     app[keys.AGI] = server
     app[keys.PROVISIONING] = provisioning
+    app[keys.COMPLIANCE] = compliance
     try:
         yield
     finally:

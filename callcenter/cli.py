@@ -364,6 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_recordings_check)
+    from callcenter.qa.commands import add_qa_commands, add_recordings_commands
+
+    add_recordings_commands(rec_sub)  # purge (retention), catalogue
+    add_qa_commands(sub)  # qa draw|verify-draw|assign|samples
 
     doctor = sub.add_parser(
         "doctor", help="check Asterisk, AMI, dialplan, disk, database, ASR model and clock"
@@ -403,6 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
     resched.add_argument("callback_id", type=int)
     resched.add_argument("due_at", help="ISO time with its offset, e.g. 2026-11-24T10:00+08:00")
     callback.set_defaults(func=cmd_callback)
+
+    from callcenter.accounts.user_cli import add_parser as add_user_parser
+
+    add_user_parser(sub)
+
+    from callcenter.asr.cli import add_asr_parser
+
+    add_asr_parser(sub)
     return parser
 
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from callcenter.qa.scoring import DEFAULT_FORM, ScoreForm, ScoringError, parse_form
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
@@ -174,6 +176,27 @@ class WebConfig:
     api_token: str | None = None
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Accounts and sessions (issue 6); see callcenter.accounts and callcenter.web.auth."""
+
+    # Secure cookies are only sent over HTTPS; off by default on a loopback web host only.
+    cookie_secure: bool = True
+    session_idle: float = 2 * 3600.0  # seconds without a request before a session ends
+    session_max: float = 12 * 3600.0  # seconds after login when a session ends regardless
+    password_min_length: int = 10
+    login_max_failures: int = 5  # failed logins per username within the window...
+    login_ip_max_failures: int = 30  # ...or per client address (a call center shares one NAT)
+    login_window: float = 15 * 60.0
+    login_lockout: float = 60.0  # the first lockout; each further one doubles, up to the max
+    login_max_lockout: float = 3600.0
+    # Behind a reverse proxy: take the client address from the last X-Forwarded-For hop.
+    trust_forwarded_for: bool = False
+
+
 @dataclass(frozen=True)
 class OpsConfig:
     """Logging and the `doctor` thresholds."""
@@ -183,6 +206,53 @@ class OpsConfig:
 
 
 LOG_FORMATS = ("plain", "json")
+
+
+@dataclass(frozen=True)
+class AsrConfig:
+    """Transcription and the script checks (issue 5); see callcenter.asr and callcenter.qa.checks.
+
+    The model path itself is `Config.asr_model_path` (None: no ASR).
+    """
+
+    transcribe_all: bool = False  # every answered call, not only the sampled ones
+    workers: int = 1  # transcription processes; each loads the model once
+    max_pending: int = 2  # jobs queued beyond the busy workers before submitters wait
+    poll_seconds: float = 30.0  # how often the background transcriber looks for new legs
+    language: str = "zh-CN"  # the spoken language: which phrase lists the checks use
+    opening_seconds: float = 15.0  # the greeting must be heard this early in the agent leg
+    closing_seconds: float = 30.0  # the closing question and goodbye: this close to the end
+    company_names: tuple[str, ...] = ()  # extra company/department names for the greeting
+    phrases_file: Path | None = None  # JSON phrase lists per language, overriding the defaults
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    """The live supervisor dashboard (issue 6); see callcenter.dashboard."""
+
+    short_abandon_seconds: float = 5.0  # abandons shorter than this leave one SL variant
+    coalesce_seconds: float = 0.1  # updates within this are sent as one (never later)
+    client_queue: int = 64  # updates a WebSocket client may fall behind before it is dropped
+    case_warn_hours: float = 6.0  # open complaints this close to their deadline are listed
+    reconcile_seconds: float = 300.0  # slow re-read of open cases from the database
+
+
+@dataclass(frozen=True)
+class QaConfig:
+    """Quality inspection and recording retention (issue 5); see callcenter.qa, .recordings."""
+
+    samples_min: int = 1  # random samples per agent and month, at least...
+    samples_max: int = 5  # ...and at most (SERVICE_RULES 5: 1-5 per agent per month)
+    targeted_max: int = 10  # targeted samples per agent and month on top; 0: none
+    short_call_seconds: float = 15.0  # talk time at or below this: a targeted "short call"
+    long_call_seconds: float = 900.0  # talk time at or above this: a targeted "long call"
+    due_days: float = 7.0  # an assignment is due this long after it is made
+    lock_days: float = 14.0  # evaluations lock this long after submission; 0: only by hand
+    defect_below: float | None = None  # item scores below this are defects (None: midpoint)
+    form: ScoreForm = DEFAULT_FORM
+    inspectors: tuple[str, ...] = ()  # inspectors besides the users with the qa role
+    retention_days: int = 365  # recordings are deleted after this; 0: kept forever
+    housekeeping_minutes: float = 60.0  # how often retention and automatic locks run
 
 
 @dataclass(frozen=True)
@@ -199,6 +269,10 @@ class Config:
     asr_model_path: Path | None = None
     router: RouterConfig = field(default_factory=RouterConfig)
     callbacks: CallbackConfig = field(default_factory=CallbackConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    asr: AsrConfig = field(default_factory=AsrConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    qa: QaConfig = field(default_factory=QaConfig)
 
     @property
     def trail_path(self) -> Path:
@@ -281,6 +355,16 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         asr_model_path=Path(asr_model).expanduser() if asr_model else None,
         router=_router(env),
         callbacks=_callbacks(env),
+        auth=_auth(env),
+        asr=_asr(env),
+        qa=_qa(env),
+        dashboard=DashboardConfig(
+            short_abandon_seconds=_float(env, "CALLCENTER_SHORT_ABANDON_SECONDS", 5.0),
+            coalesce_seconds=min(0.2, _float(env, "CALLCENTER_DASHBOARD_COALESCE", 0.1)),
+            client_queue=max(2, _int(env, "CALLCENTER_DASHBOARD_CLIENT_QUEUE", 64)),
+            case_warn_hours=_float(env, "CALLCENTER_CASE_WARN_HOURS", 6.0),
+            reconcile_seconds=_float(env, "CALLCENTER_DASHBOARD_RECONCILE", 300.0),
+        ),
     )
 
 
@@ -305,6 +389,62 @@ def _callbacks(env: Mapping[str, str]) -> CallbackConfig:
         do_not_call=env.get("CALLCENTER_DO_NOT_CALL", ""),
         instance=env.get("CALLCENTER_INSTANCE", socket.gethostname()) or "callcenter",
         follow_up_share=_share(env, "CALLCENTER_FOLLOW_UP_SHARE"),
+    )
+
+
+def _asr(env: Mapping[str, str]) -> AsrConfig:
+    workers = _int(env, "CALLCENTER_ASR_WORKERS", 1)
+    if workers < 1:
+        raise ConfigError("CALLCENTER_ASR_WORKERS must be at least 1")
+    pending = _int(env, "CALLCENTER_ASR_MAX_PENDING", 2)
+    if pending < 0:
+        raise ConfigError("CALLCENTER_ASR_MAX_PENDING must not be negative")
+    phrases = env.get("CALLCENTER_SCRIPT_PHRASES", "")
+    return AsrConfig(
+        transcribe_all=env.get("CALLCENTER_ASR_ALL", "").strip().lower() in {"1", "on", "yes"},
+        workers=workers,
+        max_pending=pending,
+        poll_seconds=_float(env, "CALLCENTER_ASR_POLL", 30.0),
+        language=env.get("CALLCENTER_ASR_LANGUAGE", "zh-CN").strip() or "zh-CN",
+        opening_seconds=_float(env, "CALLCENTER_SCRIPT_OPENING_SECONDS", 15.0),
+        closing_seconds=_float(env, "CALLCENTER_SCRIPT_CLOSING_SECONDS", 30.0),
+        company_names=_tuple(env, "CALLCENTER_COMPANY_NAMES", ()),
+        phrases_file=Path(phrases).expanduser() if phrases else None,
+    )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "on", "yes", "true"}:
+        return True
+    if raw in {"0", "off", "no", "false"}:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _auth(env: Mapping[str, str]) -> AuthConfig:
+    host = env.get("CALLCENTER_WEB_HOST", "127.0.0.1")
+    min_length = _int(env, "CALLCENTER_PASSWORD_MIN_LENGTH", 10)
+    if min_length < 8:
+        raise ConfigError("CALLCENTER_PASSWORD_MIN_LENGTH must be at least 8")
+    failures = _int(env, "CALLCENTER_LOGIN_MAX_FAILURES", 5)
+    ip_failures = _int(env, "CALLCENTER_LOGIN_IP_MAX_FAILURES", 30)
+    if failures < 1 or ip_failures < 1:
+        raise ConfigError("CALLCENTER_LOGIN_MAX_FAILURES and _IP_MAX_FAILURES must be at least 1")
+    lockout = _float(env, "CALLCENTER_LOGIN_LOCKOUT_SECONDS", 60.0)
+    return AuthConfig(
+        cookie_secure=_flag(env, "CALLCENTER_COOKIE_SECURE", host not in LOOPBACK_HOSTS),
+        session_idle=_float(env, "CALLCENTER_SESSION_IDLE_MINUTES", 120.0) * 60.0,
+        session_max=_float(env, "CALLCENTER_SESSION_MAX_HOURS", 12.0) * 3600.0,
+        password_min_length=min_length,
+        login_max_failures=failures,
+        login_ip_max_failures=ip_failures,
+        login_window=_float(env, "CALLCENTER_LOGIN_WINDOW_MINUTES", 15.0) * 60.0,
+        login_lockout=lockout,
+        login_max_lockout=max(lockout, 3600.0),
+        trust_forwarded_for=_flag(env, "CALLCENTER_TRUST_FORWARDED_FOR", False),
     )
 
 
@@ -364,4 +504,64 @@ def _router(env: Mapping[str, str]) -> RouterConfig:
         max_dead_air=_float(env, "CALLCENTER_MAX_DEAD_AIR", 3.0),
         staff_prompt=env.get("CALLCENTER_STAFF_PROMPT", "工號{staff_no}為您服務"),
         prompt_voice=env.get("CALLCENTER_PROMPT_VOICE", "cmn"),
+    )
+
+
+def _nonnegative(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _qa(env: Mapping[str, str]) -> QaConfig:
+    low = _int(env, "CALLCENTER_QA_SAMPLES_MIN", 1)
+    high = _int(env, "CALLCENTER_QA_SAMPLES_MAX", 5)
+    if not 0 <= low <= high:
+        raise ConfigError(
+            f"CALLCENTER_QA_SAMPLES_MIN/MAX need 0 <= min <= max, got {low} and {high}"
+        )
+    targeted = _int(env, "CALLCENTER_QA_TARGETED_MAX", 10)
+    retention = _int(env, "CALLCENTER_RECORDING_RETENTION_DAYS", 365)
+    if targeted < 0 or retention < 0:
+        raise ConfigError(
+            "CALLCENTER_QA_TARGETED_MAX and CALLCENTER_RECORDING_RETENTION_DAYS"
+            " must not be negative"
+        )
+    short = _nonnegative(env, "CALLCENTER_QA_SHORT_CALL_SECONDS", 15.0)
+    long = _float(env, "CALLCENTER_QA_LONG_CALL_SECONDS", 900.0)
+    if long <= short:
+        raise ConfigError("CALLCENTER_QA_LONG_CALL_SECONDS must be above the short-call threshold")
+    form = DEFAULT_FORM
+    spec = env.get("CALLCENTER_QA_FORM", "").strip()
+    if spec:
+        if not spec.startswith("{"):
+            try:
+                spec = Path(spec).expanduser().read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"CALLCENTER_QA_FORM: cannot read the form file: {exc}") from None
+        try:
+            form = parse_form(spec)
+        except ScoringError as exc:
+            raise ConfigError(f"CALLCENTER_QA_FORM: {exc.message}") from None
+    below = env.get("CALLCENTER_QA_DEFECT_BELOW", "")
+    return QaConfig(
+        samples_min=low,
+        samples_max=high,
+        targeted_max=targeted,
+        short_call_seconds=short,
+        long_call_seconds=long,
+        due_days=_float(env, "CALLCENTER_QA_DUE_DAYS", 7.0),
+        lock_days=_nonnegative(env, "CALLCENTER_QA_LOCK_DAYS", 14.0),
+        defect_below=_float(env, "CALLCENTER_QA_DEFECT_BELOW", 1.0) if below else None,
+        form=form,
+        inspectors=_tuple(env, "CALLCENTER_QA_INSPECTORS", ()),
+        retention_days=retention,
+        housekeeping_minutes=_float(env, "CALLCENTER_QA_HOUSEKEEPING_MINUTES", 60.0),
     )

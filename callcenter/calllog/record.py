@@ -37,11 +37,13 @@ class Direction(enum.StrEnum):
 
 @dataclass(frozen=True)
 class RecordingSegment:
-    """One leg's recording of a call, keyed by (linkedid, uniqueid)."""
+    """One recording file of a call, keyed by (linkedid, uniqueid, leg)."""
 
     linkedid: str
     uniqueid: str
-    leg: str  # "caller" or "agent"
+    # "caller"/"agent": the mix taken on that channel; "agent-voice"/"customer-voice":
+    # one party alone (MixMonitor r()/t() on the agent channel).
+    leg: str
     path: str  # relative to the recordings directory
     started_at: float | None = None
 

@@ -57,16 +57,23 @@ def compare_recordings(
     segments: Iterable[RecordingSegment],
     call_ids: Iterable[str],
     answered_without_recording: Iterable[CallRecord],
+    purged: Iterable[str] = (),
 ) -> RecordingReport:
-    """Pure comparison; paths are relative to the recordings directory."""
+    """Pure comparison; paths are relative to the recordings directory.
+
+    `purged`: files the retention period deleted on purpose (not missing).
+    """
     files = set(files_on_disk)
+    deleted = set(purged)
     calls = set(call_ids)
     by_path = {s.path: s for s in segments}
     without_call = sorted(
         path for path in files if path not in by_path or by_path[path].linkedid not in calls
     )
     missing = sorted(
-        path for path, seg in by_path.items() if path not in files and seg.linkedid in calls
+        path
+        for path, seg in by_path.items()
+        if path not in files and path not in deleted and seg.linkedid in calls
     )
     return RecordingReport(
         files_without_call=without_call,
@@ -88,14 +95,17 @@ def scan_recordings(root: Path) -> list[str]:
 
 async def check_recordings(database_url: str, recordings_dir: Path) -> RecordingReport:
     from callcenter.persistence.db import create_engine, create_session_factory
+    from callcenter.persistence.recordings_repository import RecordingRepository
     from callcenter.persistence.repository import CallRepository
 
     engine = create_engine(database_url)
     try:
-        repository = CallRepository(create_session_factory(engine))
+        factory = create_session_factory(engine)
+        repository = CallRepository(factory)
         segments = await repository.all_segments()
         call_ids = await repository.linkedids()
         answered = await repository.answered_calls_without_recording()
+        purged = await RecordingRepository(factory).deleted_paths()
     finally:
         await engine.dispose()
-    return compare_recordings(scan_recordings(recordings_dir), segments, call_ids, answered)
+    return compare_recordings(scan_recordings(recordings_dir), segments, call_ids, answered, purged)

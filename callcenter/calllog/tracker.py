@@ -129,7 +129,8 @@ class _Call:
     gone: set[str] = field(default_factory=set)
     agent_legs: set[str] = field(default_factory=set)
     up_legs: set[str] = field(default_factory=set)
-    recordings: dict[str, RecordingSegment] = field(default_factory=dict)
+    # By (uniqueid, leg): one agent channel announces its mix and each voice alone.
+    recordings: dict[tuple[str, str], RecordingSegment] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
@@ -435,10 +436,11 @@ class CallTracker:
             if not path:
                 call.note("recording-event-without-file")
                 return
-            call.recordings[uniqueid] = RecordingSegment(
+            leg = event.get("Leg") or "unknown"
+            call.recordings[(uniqueid, leg)] = RecordingSegment(
                 linkedid=call.linkedid,
                 uniqueid=uniqueid,
-                leg=event.get("Leg") or "unknown",
+                leg=leg,
                 path=path,
                 started_at=when,
             )
@@ -626,7 +628,10 @@ class CallTracker:
             outcome=outcome,
             hangup_cause=call.hangup_cause,
             recordings=tuple(
-                sorted(call.recordings.values(), key=lambda r: (r.started_at or 0.0, r.uniqueid))
+                sorted(
+                    call.recordings.values(),
+                    key=lambda r: (r.started_at or 0.0, r.uniqueid, r.leg),
+                )
             ),
             notes=tuple(call.notes),
         )

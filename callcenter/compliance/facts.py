@@ -82,6 +82,8 @@ class ComplianceSink:
         self._file_wait = file_wait
         self._tasks: set[asyncio.Task[None]] = set()
         self.measured = 0
+        # Told of each call's facts once saved (the live dashboard's flags today).
+        self.listeners: list[Callable[[Compliance], None]] = []
 
     def submit(self, record: CallRecord) -> None:
         if record.outcome is not Outcome.ANSWERED or record.agent is None or record.reconstructed:
@@ -121,6 +123,11 @@ class ComplianceSink:
             self.measured += 1
         except Exception as exc:
             log.warning("compliance facts of call %s not saved: %s", record.linkedid, exc)
+        for listener in list(self.listeners):
+            try:
+                listener(facts)
+            except Exception:
+                log.exception("compliance listener failed")
 
     async def _wait_for(self, path: Path) -> bool:
         """MixMonitor closes the file a moment after the hang-up."""

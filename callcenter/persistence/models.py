@@ -95,10 +95,10 @@ class Call(Base):
 
 
 class RecordingSegmentRow(Base):
-    """One leg's recording file, keyed by (linkedid, uniqueid)."""
+    """One recording file of a call, keyed by (linkedid, uniqueid, leg)."""
 
     __tablename__ = "recording_segments"
-    __table_args__ = (sa.UniqueConstraint("linkedid", "uniqueid"),)
+    __table_args__ = (sa.UniqueConstraint("linkedid", "uniqueid", "leg"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     linkedid: Mapped[str] = mapped_column(sa.String(64))

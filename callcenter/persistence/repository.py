@@ -1,7 +1,7 @@
 """Reading and writing call records.
 
 Writes are idempotent upserts keyed by linkedid (segments by (linkedid,
-uniqueid)), so the writer can retry a batch whose commit it never saw
+uniqueid, leg)), so the writer can retry a batch whose commit it never saw
 acknowledged without creating duplicates.
 """
 
@@ -16,13 +16,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.calllog.record import CallRecord, Direction, Outcome, Party, RecordingSegment
-from callcenter.persistence.models import calls_table, segments_table
+from callcenter.persistence.models import (
+    AgentStateLogRow,
+    WrapUpRow,
+    calls_table,
+    segments_table,
+)
 
 # Columns a later version of a call overwrites (everything but the keys and created_at).
 _CALL_UPDATE_COLUMNS = tuple(
     c.name for c in calls_table.columns if c.name not in {"id", "linkedid", "created_at"}
 )
-_SEGMENT_UPDATE_COLUMNS = ("leg", "path", "started_at")
+_SEGMENT_UPDATE_COLUMNS = ("path", "started_at")
 
 
 def _to_datetime(epoch: float | None) -> datetime | None:
@@ -104,11 +109,12 @@ def _record_from_row(row: sa.Row[Any], segments: Iterable[RecordingSegment]) -> 
     )
 
 
-# Recordings come back in the order they started; uniqueid breaks ties.
+# Recordings come back in the order they started; uniqueid, then leg, break ties.
 _SEGMENT_ORDER = (
     segments_table.c.linkedid,
     segments_table.c.started_at.asc().nulls_last(),
     segments_table.c.uniqueid,
+    segments_table.c.leg,
 )
 
 
@@ -126,9 +132,31 @@ def _upsert(dialect_name: str, table: sa.Table) -> Any:
 
 
 def _segment_rows(records: Iterable[CallRecord]) -> list[dict[str, Any]]:
-    """One row per (linkedid, uniqueid); the last record's segment wins."""
+    """One row per (linkedid, uniqueid, leg); the last record's segment wins."""
     return list(
-        {(s.linkedid, s.uniqueid): _segment_row(s) for r in records for s in r.recordings}.values()
+        {_segment_key(s): _segment_row(s) for r in records for s in r.recordings}.values()
+    )
+
+
+def _segment_key(segment: RecordingSegment) -> tuple[str, str, str]:
+    return (segment.linkedid, segment.uniqueid, segment.leg)
+
+
+def _handled_by(staff_no: str) -> sa.ColumnElement[bool]:
+    """An agent's own calls: those they were connected to (their state log's `on_call`
+    with the call's linkedid, which follows hot-desking) or whose wrap-up they filed.
+    Not the `agent` column: it holds the endpoint, another namespace than staff numbers."""
+    log = AgentStateLogRow.__table__
+    wrapups = WrapUpRow.__table__
+    return sa.or_(
+        calls_table.c.linkedid.in_(
+            sa.select(log.c.linkedid).where(
+                log.c.staff_no == staff_no, log.c.new_state == "on_call"
+            )
+        ),
+        calls_table.c.linkedid.in_(
+            sa.select(wrapups.c.linkedid).where(wrapups.c.staff_no == staff_no)
+        ),
     )
 
 
@@ -145,7 +173,7 @@ class CallRepository:
     async def upsert_calls(self, records: Sequence[CallRecord]) -> None:
         """Write a batch in one transaction; the last version of each linkedid wins.
 
-        Segments are merged by (linkedid, uniqueid): a segment missing from a
+        Segments are merged by (linkedid, uniqueid, leg): a segment missing from a
         later version is kept, because recordings on disk never disappear and
         others (the recordings check) may have written it.
         """
@@ -180,7 +208,7 @@ class CallRepository:
 
     async def upsert_segments(self, segments: Sequence[RecordingSegment]) -> None:
         """Write recording segments on their own (found on disk before their call arrived)."""
-        rows = list({(s.linkedid, s.uniqueid): _segment_row(s) for s in segments}.values())
+        rows = list({_segment_key(s): _segment_row(s) for s in segments}.values())
         async with self._session_factory() as session, session.begin():
             await self._upsert_segment_rows(session, rows)
 
@@ -191,7 +219,7 @@ class CallRepository:
         if not rows:
             return
         insert = _upsert(session.get_bind().dialect.name, segments_table)
-        key = [segments_table.c.linkedid, segments_table.c.uniqueid]
+        key = [segments_table.c.linkedid, segments_table.c.uniqueid, segments_table.c.leg]
         stmt = (
             insert.on_conflict_do_update(
                 index_elements=key,
@@ -215,12 +243,21 @@ class CallRepository:
         return _record_from_row(row, segments.get(linkedid, ()))
 
     async def list_calls(
-        self, limit: int = 100, offset: int = 0, since: float | None = None
+        self,
+        limit: int = 100,
+        offset: int = 0,
+        since: float | None = None,
+        handled_by: str | None = None,
     ) -> list[CallRecord]:
-        """Calls in arrival order (epoch `since` inclusive); calls with no arrival time last."""
+        """Calls in arrival order (epoch `since` inclusive); calls with no arrival time last.
+
+        `handled_by` (a staff number) keeps only that agent's calls (see `_handled_by`).
+        """
         query = sa.select(calls_table)
         if since is not None:
             query = query.where(calls_table.c.arrived_at >= _to_datetime(since))
+        if handled_by is not None:
+            query = query.where(_handled_by(handled_by))
         query = (
             query.order_by(calls_table.c.arrived_at.asc().nulls_last(), calls_table.c.id)
             .limit(limit)
@@ -230,6 +267,17 @@ class CallRepository:
             rows = (await session.execute(query)).all()
             segments = await self._segments_for(session, [r.linkedid for r in rows])
         return [_record_from_row(r, segments.get(r.linkedid, ())) for r in rows]
+
+    async def handled(self, staff_no: str, linkedids: Iterable[str]) -> set[str]:
+        """Which of these calls the agent handled (row-level rules for agent accounts)."""
+        wanted = sorted(set(linkedids))
+        if not wanted:
+            return set()
+        query = sa.select(calls_table.c.linkedid).where(
+            calls_table.c.linkedid.in_(wanted), _handled_by(staff_no)
+        )
+        async with self._session_factory() as session:
+            return set((await session.scalars(query)).all())
 
     async def count(self) -> int:
         async with self._session_factory() as session:

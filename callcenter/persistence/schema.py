@@ -6,6 +6,11 @@ table defined in an area's own models module is never missed.
 
 from __future__ import annotations
 
+from callcenter.persistence import (
+    accounts_models,  # noqa: F401  (users, sessions)
+    asr_models,  # noqa: F401  (transcripts, script checks)
+    qa_models,  # noqa: F401  (QA, recordings, audit)
+)
 from callcenter.persistence.models import Base
 
 __all__ = ["Base"]

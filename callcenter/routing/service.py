@@ -103,6 +103,19 @@ class Router:
         # Callers whose channel is gone: their AMI Hangup can overtake (or race) the
         # FastAGI request, which must then not bring the dead call back.
         self._gone: OrderedDict[str, None] = OrderedDict()
+        # Told of every agent state change (the live dashboard, screen pops); see watch().
+        self._watchers: list[Callable[[list[Transition]], None]] = []
+
+    def watch(self, callback: Callable[[list[Transition]], None]) -> Callable[[], None]:
+        """Call `callback(transitions)` after every board change (an empty list: a pending
+        pause was set or cleared); returns the unsubscribe."""
+        self._watchers.append(callback)
+
+        def unwatch() -> None:
+            if callback in self._watchers:
+                self._watchers.remove(callback)
+
+        return unwatch
 
     # -- start -----------------------------------------------------------------------------
 
@@ -428,6 +441,11 @@ class Router:
 
     def _project(self, transitions: list[Transition]) -> None:
         """Keep app_queue's members (the dialplan's fallback) in line with the board."""
+        for watcher in list(self._watchers):
+            try:
+                watcher(transitions)
+            except Exception:
+                log.exception("agent state watcher failed")
         if self._ami is None or not self._ami.connected:
             return
         for t in transitions:

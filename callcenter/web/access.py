@@ -12,6 +12,7 @@ are tried in order; the first that recognises the request wins.
 from __future__ import annotations
 
 import hmac
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -19,10 +20,13 @@ from typing import Final, Literal
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from callcenter.accounts import csrf
 from callcenter.accounts.roles import Principal, Role
 from callcenter.web.keys import ApiError
+from callcenter.web.pages import refused_page
 
 PUBLIC: Final = "public"
+FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
 
@@ -35,6 +39,9 @@ class RoutePolicy:
     summary: str
     page: bool = False  # an HTML page: anonymous users are sent to the login page
     tag: str = "api"
+    # Unsafe methods by a cookie session need the CSRF token; off only for the login
+    # form, which checks its own pre-session token (callcenter.web.auth).
+    csrf: bool = True
 
 
 @dataclass
@@ -55,6 +62,8 @@ class AccessTable:
 
 ACCESS = web.AppKey("access", AccessTable)
 _PRINCIPAL = web.RequestKey("principal", Principal)
+# The session's CSRF token, set by the session authenticator (callcenter.web.auth).
+CSRF_EXPECTED = web.RequestKey("csrf_expected", str)
 
 
 def table(app: web.Application) -> AccessTable:
@@ -73,12 +82,13 @@ def route(
     summary: str,
     page: bool = False,
     tag: str = "api",
+    csrf: bool = True,
 ) -> None:
     """Register a route together with who may call it."""
     registered = app.router.add_route(method, path, handler)
     granted = None if roles == PUBLIC else frozenset(roles)
     table(app).policies[registered] = RoutePolicy(
-        method.upper(), path, granted, summary, page=page, tag=tag
+        method.upper(), path, granted, summary, page=page, tag=tag, csrf=csrf
     )
 
 
@@ -110,6 +120,30 @@ def maybe_principal(request: web.Request) -> Principal | None:
     return request[_PRINCIPAL] if _PRINCIPAL in request else None
 
 
+def agent_scope(request: web.Request) -> str | None:
+    """The staff number an agent account is limited to; None for every other role.
+
+    Handlers use it for row-level rules: an agent sees only their own calls and
+    cases and acts only as their own agent.
+    """
+    found = principal(request)
+    if found.role is not Role.AGENT:
+        return None
+    return found.staff_no or ""  # an agent account without an agent owns nothing
+
+
+def require_own_agent(request: web.Request, staff_no: str) -> None:
+    """403 when an agent account acts on another agent than its own."""
+    own = agent_scope(request)
+    if own is not None and own != staff_no:
+        raise ApiError(
+            403,
+            "not-own-agent",
+            f"an agent account may act only as its own agent ({own or 'none'})",
+            staff_no=staff_no,
+        )
+
+
 def token_authenticator(token: str | None) -> Authenticator:
     """`Authorization: Bearer <token>` for the CLI and automation: acts as admin."""
 
@@ -136,18 +170,35 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     found = await request.app[ACCESS].authenticate(request)
     if found is not None:
         request[_PRINCIPAL] = found
-    if policy.roles is None:
-        return await handler(request)
-    if found is None:
-        if policy.page:
-            raise web.HTTPFound(f"/login?next={request.path_qs}")
-        raise ApiError(401, "not-authenticated", "log in first")
-    if not found.may(policy.roles):
-        raise ApiError(
-            403,
-            "forbidden",
-            f"a {found.role.value} account may not do this",
-            role=found.role.value,
-            allowed=sorted(r.value for r in policy.roles | {Role.ADMIN}),
-        )
+    if policy.roles is not None:
+        if found is None:
+            if policy.page:
+                raise web.HTTPFound("/login?next=" + urllib.parse.quote(request.path_qs, safe="/"))
+            raise ApiError(401, "not-authenticated", "log in first")
+        if not found.may(policy.roles):
+            message = f"a {found.role.value} account may not do this"
+            if policy.page:
+                return refused_page(request, message)
+            raise ApiError(
+                403,
+                "forbidden",
+                message,
+                role=found.role.value,
+                allowed=sorted(r.value for r in policy.roles | {Role.ADMIN}),
+            )
+    if found is not None and policy.csrf:
+        await _check_csrf(request, found)
     return await handler(request)
+
+
+async def _check_csrf(request: web.Request, found: Principal) -> None:
+    """Unsafe methods by a cookie session carry the session's token (header or form field)."""
+    if not csrf.needs_token(request.method, found.via):
+        return
+    offered = request.headers.get(csrf.HEADER)
+    if not offered and request.content_type in FORM_TYPES:
+        value = (await request.post()).get(csrf.FORM_FIELD)  # cached: the handler reads it too
+        offered = value if isinstance(value, str) else None
+    verdict = csrf.check(request.method, found.via, request.get(CSRF_EXPECTED), offered)
+    if not verdict.ok:
+        raise ApiError(403, "csrf-failed", verdict.reason)

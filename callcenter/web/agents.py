@@ -109,6 +109,7 @@ async def remove_agent(request: web.Request) -> web.Response:
 
 async def agent_action(request: web.Request) -> web.Response:
     staff_no, action = request.match_info["staff_no"], request.match_info["action"]
+    access.require_own_agent(request, staff_no)
     reason = None
     if action == "pause":
         reason = _field(await _json(request), "reason")
@@ -143,6 +144,7 @@ async def agent_action(request: web.Request) -> web.Response:
 async def wrap_up(request: web.Request) -> web.Response:
     """File the after-call work: category, notes, resolved; a complaint opens a case."""
     staff_no = request.match_info["staff_no"]
+    access.require_own_agent(request, staff_no)
     body = await _json(request)
     config = request.app[keys.CONFIG].router
     router = request.app[keys.ROUTER]
@@ -153,6 +155,16 @@ async def wrap_up(request: web.Request) -> web.Response:
     linkedid = body.get("linkedid") or status.call
     if not isinstance(linkedid, str) or not linkedid:
         raise ApiError(400, "bad-field", "linkedid is required: the agent has no call to wrap up")
+    if linkedid != status.call and access.agent_scope(request) is not None:
+        with contextlib.suppress(TimeoutError):  # the state log is written behind the router
+            await asyncio.wait_for(router.flush(), 2.0)
+        if not await request.app[keys.REPOSITORY].handled(staff_no, [linkedid]):
+            raise ApiError(
+                404,
+                "call-not-found",
+                f"agent {staff_no} took no call {linkedid}",
+                linkedid=linkedid,
+            )
     category = _field(body, "category")
     if category not in config.categories:
         raise ApiError(
@@ -198,6 +210,7 @@ async def wrap_up(request: web.Request) -> web.Response:
 async def script(request: web.Request) -> web.Response:
     """The greeting script (三聲服務) for this agent: opening, responses, closing."""
     staff_no = request.match_info["staff_no"]
+    access.require_own_agent(request, staff_no)
     router = request.app[keys.ROUTER]
     if staff_no not in router.board.agents:
         raise ApiError(404, "unknown-agent", f"no agent with staff number {staff_no!r}")
@@ -219,6 +232,7 @@ async def script(request: web.Request) -> web.Response:
 
 
 async def state_log(request: web.Request) -> web.Response:
+    access.require_own_agent(request, request.match_info["staff_no"])
     # Transitions are written behind the router's back; read after they landed.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(request.app[keys.ROUTER].flush(), 2.0)
@@ -242,6 +256,9 @@ async def state_log(request: web.Request) -> web.Response:
 async def list_cases(request: web.Request) -> web.Response:
     status = request.query.get("status")
     cases = await request.app[keys.AGENT_REPOSITORY].list_cases(status)
+    own = access.agent_scope(request)
+    if own is not None:
+        cases = [c for c in cases if c.owner == own]  # 首問負責制: an agent's own cases
     return web.json_response({"cases": [c.to_json() for c in cases]})
 
 
@@ -280,7 +297,13 @@ def setup_agent_routes(app: web.Application) -> None:
         roles=EVERYONE,
         summary="file the wrap-up of the agent's last call (agents: themselves only)",
     )
-    r("GET", "/api/agents/{staff_no}/script", script, roles=EVERYONE, summary="greeting script")
+    r(
+        "GET",
+        "/api/agents/{staff_no}/script",
+        script,
+        roles=EVERYONE,
+        summary="greeting script (agents: their own)",
+    )
     r(
         "GET",
         "/api/agents/{staff_no}/states",
@@ -288,7 +311,7 @@ def setup_agent_routes(app: web.Application) -> None:
         roles=EVERYONE,
         summary="the agent's state log (agents: themselves only)",
     )
-    r("GET", "/api/cases", list_cases, roles=EVERYONE, summary="complaint cases")
+    r("GET", "/api/cases", list_cases, roles=EVERYONE, summary="complaint cases (agents: own)")
     r(
         "GET",
         "/api/callback-requests",

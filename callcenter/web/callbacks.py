@@ -89,7 +89,22 @@ async def list_callbacks(request: web.Request) -> web.Response:
             known = ", ".join(s.value for s in Status)
             raise ApiError(400, "bad-parameter", f"status must be among {known}") from None
         found = await repo.list_callbacks(statuses)
+    own = access.agent_scope(request)
+    if own is not None:
+        found = await _agents_own(request, own, found)
     return web.json_response({"callbacks": [_json(c) for c in found]})
+
+
+async def _agents_own(request: web.Request, staff_no: str, found: list[Callback]) -> list[Callback]:
+    """An agent's callbacks: replies to the cases they own (首問負責制) and follow-ups of the
+    calls they took. Callbacks are not otherwise assigned (the dialler gives each to whichever
+    outbound agent is free) and record no creator."""
+    cases = await request.app[keys.AGENT_REPOSITORY].list_cases()
+    owned = {c.id for c in cases if c.owner == staff_no}
+    taken = await request.app[keys.REPOSITORY].handled(
+        staff_no, [c.linkedid for c in found if c.linkedid]
+    )
+    return [c for c in found if c.case_id in owned or (c.linkedid and c.linkedid in taken)]
 
 
 async def create_callback(request: web.Request) -> web.Response:
@@ -177,7 +192,13 @@ def setup_callback_routes(app: web.Application) -> None:
     r = functools.partial(access.route, app, tag="callbacks")
     r("GET", "/api/surveys", list_surveys, roles=STAFF, summary="satisfaction survey answers")
     r("POST", "/api/cases/{case_id}/close", close_case, roles=MANAGERS, summary="close a case")
-    r("GET", "/api/callbacks", list_callbacks, roles=EVERYONE, summary="the callback queue")
+    r(
+        "GET",
+        "/api/callbacks",
+        list_callbacks,
+        roles=EVERYONE,
+        summary="the callback queue (agents: their cases' and calls' callbacks)",
+    )
     r("POST", "/api/callbacks", create_callback, roles=EVERYONE, summary="queue a callback")
     r(
         "POST",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Final
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 Message = str | bytes
 
 DEFAULT_MAXSIZE: Final = 256
+SEND_BUFFER: Final = 128 * 1024  # bytes of kernel send buffer per WebSocket
 # Close reasons (also the keys of `Broadcaster.dropped`).
 SLOW_CLIENT: Final = "slow-client"
 CLIENT_GONE: Final = "client-gone"
@@ -247,15 +249,23 @@ async def serve_websocket(
     on_message: Callable[[str], Awaitable[None]] | None = None,
     heartbeat: float | None = 30.0,
     close_timeout: float = 1.0,
+    send_buffer: int | None = SEND_BUFFER,
 ) -> web.WebSocketResponse:
     """Serve one WebSocket client from `broadcaster` until either side ends.
 
     `initial()` (e.g. a snapshot) is sent first; it is computed right after
     subscribing, in the same step, so no update published in between is lost.
     Text frames from the client go to `on_message` (ignored when None).
+    `send_buffer` caps the socket's kernel send buffer: Linux grows it up to
+    4 MB per socket for a client that stopped reading, which would hide a dead
+    client behind megabytes of buffered updates (and cost 800 MB for 200).
     """
     ws = web.WebSocketResponse(heartbeat=heartbeat)
     await ws.prepare(request)
+    raw = request.transport.get_extra_info("socket") if request.transport else None
+    if send_buffer is not None and raw is not None:
+        with contextlib.suppress(OSError):
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     sub = broadcaster.subscribe(topics, maxsize=maxsize, label=request.remote or "")
     try:
         first = initial() if initial is not None else None

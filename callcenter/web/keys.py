@@ -17,7 +17,9 @@ from callcenter.callbacks.schedule import SchedulerSettings
 from callcenter.callbacks.sources import CallbackSources
 from callcenter.callbacks.survey import Surveys
 from callcenter.calllog.service import CallLogService
+from callcenter.compliance.facts import ComplianceSink
 from callcenter.config import Config
+from callcenter.dashboard.service import DashboardService
 from callcenter.ops.metrics import CallMetrics, FanOut
 from callcenter.persistence.agents_repository import AgentRepository
 from callcenter.persistence.callbacks_repository import CallbackRepository
@@ -46,6 +48,10 @@ SURVEYS = web.AppKey("surveys", Surveys)
 SOURCES = web.AppKey("sources", CallbackSources)
 # Where finished call records go: the writer and the metrics.
 RECORD_SINK = web.AppKey("record_sink", FanOut)
+# Per-call compliance facts (dead air, hung up first): listeners may attach.
+COMPLIANCE = web.AppKey("compliance", ComplianceSink)
+# The live supervisor dashboard (in-memory model + WebSocket broadcast).
+DASHBOARD = web.AppKey("dashboard", DashboardService)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

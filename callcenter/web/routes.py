@@ -11,8 +11,13 @@ from callcenter.ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from callcenter.web import access, keys
 from callcenter.web.access import PUBLIC
 from callcenter.web.agents import setup_agent_routes
+from callcenter.web.auth import setup_auth_routes
 from callcenter.web.callbacks import setup_callback_routes
+from callcenter.web.dashboard import setup_dashboard_routes
 from callcenter.web.keys import ApiError
+from callcenter.web.qa import setup_qa_routes
+from callcenter.web.qa_console import setup_qa_console_routes
+from callcenter.web.transcripts import setup_transcript_routes
 
 MAX_LIMIT = 500
 
@@ -49,13 +54,19 @@ async def readyz(request: web.Request) -> web.Response:
 async def list_calls(request: web.Request) -> web.Response:
     limit = _int_param(request, "limit", 50, 1, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 0, 10**9)
-    records = await request.app[keys.REPOSITORY].list_calls(limit=limit, offset=offset)
+    records = await request.app[keys.REPOSITORY].list_calls(
+        limit=limit, offset=offset, handled_by=access.agent_scope(request)
+    )
     return web.json_response({"calls": [r.to_json() for r in records]})
 
 
 async def get_call(request: web.Request) -> web.Response:
     linkedid = request.match_info["linkedid"]
-    record = await request.app[keys.REPOSITORY].get(linkedid)
+    repository = request.app[keys.REPOSITORY]
+    record = await repository.get(linkedid)
+    own = access.agent_scope(request)
+    if record is not None and own is not None and not await repository.handled(own, [linkedid]):
+        record = None  # another agent's call: as if it did not exist
     if record is None:
         raise ApiError(
             404, "call-not-found", f"no call with linkedid {linkedid}", linkedid=linkedid
@@ -82,4 +93,9 @@ def setup_routes(app: web.Application) -> None:
         summary="one call record (agents: own calls)",
     )
     setup_agent_routes(app)
+    setup_auth_routes(app)
     setup_callback_routes(app)
+    setup_dashboard_routes(app)
+    setup_qa_console_routes(app)
+    setup_qa_routes(app)
+    setup_transcript_routes(app)

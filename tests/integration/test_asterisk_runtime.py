@@ -164,7 +164,8 @@ async def test_queue_call_is_answered_by_agent_and_both_legs_recorded(
         recordings = {e["Leg"]: e for e in ami.events if e.get("UserEvent") == "CallRecording"}
 
     assert complete["Reason"] == "caller"
-    assert set(recordings) == {"caller", "agent"}
+    # The agent channel records the mix and each party's voice alone.
+    assert set(recordings) == {"caller", "agent", "agent-voice", "customer-voice"}
     linkedid = recordings["caller"]["Linkedid"]
     assert recordings["agent"]["Linkedid"] == linkedid
     for leg, event in recordings.items():

@@ -24,7 +24,7 @@ import pytest
 
 from callcenter.calllog.record import CallRecord, Outcome, Party
 from tests.integration.test_call_pipeline import in_queue
-from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
+from tests.support.asterisk_fixtures import AUTH_HEADERS, TEST_API_TOKEN, PhonePool, TestAsterisk
 
 pytestmark = pytest.mark.asterisk
 
@@ -50,6 +50,7 @@ class Backend:
             "CALLCENTER_AMI_SECRET": asterisk.ami_secret,
             "CALLCENTER_ASTERISK_INSTANCE": str(asterisk.config.asterisk.instance_dir),
             "CALLCENTER_WEB_PORT": str(self.port),
+            "CALLCENTER_API_TOKEN": TEST_API_TOKEN,
             # Not the port the test Asterisk's dialplan asks: these tests are about the
             # call log, so calls go through the dialplan's app_queue fallback (the
             # agents are queue members), which must keep working without the router.
@@ -72,7 +73,10 @@ class Backend:
             )
 
     def get(self, path: str) -> dict[str, object]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as r:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", headers=AUTH_HEADERS
+        )
+        with urllib.request.urlopen(request, timeout=3) as r:
             body: dict[str, object] = json.loads(r.read())
             return body
 
@@ -214,6 +218,11 @@ async def test_given_backend_killed_mid_traffic_then_every_call_is_logged_once(
         assert rebuilt.arrived_at is not None and rebuilt.ended_at is not None
     for answered in (call_b, call_d, last_a):
         assert answered.answered_at is not None
-        assert sorted(r.leg for r in answered.recordings) == ["agent", "caller"]
+        assert sorted(r.leg for r in answered.recordings) == [
+            "agent",
+            "agent-voice",
+            "caller",
+            "customer-voice",
+        ]
     # E was picked up from its real start, not from when the backend came back.
     assert last_a.answer_seconds is not None and last_a.answer_seconds < 5

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
+from tests.support.asterisk_fixtures import TEST_API_TOKEN, PhonePool, TestAsterisk
 from tests.support.softphone import SoftphoneError
 
 pytestmark = pytest.mark.asterisk
@@ -164,10 +164,12 @@ async def test_a_supervisor_closes_a_case_without_a_satisfied_follow_up(routed: 
 
 
 async def test_the_cli_manages_callbacks_and_agents_through_the_service(
-    routed: Any, capsys: pytest.CaptureFixture[str]
+    routed: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from callcenter.cli import main
 
+    # The CLI sends the service token from its environment (as an operator's would).
+    monkeypatch.setenv("CALLCENTER_API_TOKEN", TEST_API_TOKEN)
     app = await routed()
     url = str(app.client.make_url("")).rstrip("/")
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import urllib.parse
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.support.routed import RoutedApp
 
@@ -54,3 +55,16 @@ async def browser() -> AsyncIterator[Browser]:
 def base_url(app: RoutedApp) -> str:
     """The running app's loopback address, for the browser."""
     return str(app.client.make_url("")).rstrip("/")
+
+
+async def login(page: Page, base: str, username: str, password: str) -> None:
+    """Log in through the real login form (GET /login, POST /login); returns once the
+    browser has left the login page (on the role's start page, `/` redirects by role)."""
+    await page.goto(f"{base}/login")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    async with page.expect_navigation():
+        await page.click("#login-form button[type=submit]")
+    if urllib.parse.urlparse(page.url).path == "/login":
+        error = await page.text_content("#login-error")
+        raise AssertionError(f"logging in as {username} failed: {error}")

@@ -121,10 +121,16 @@ async def routed(
     """`await routed(**router_settings)` starts the app; all are closed at the end."""
     started: list[RoutedApp] = []
 
-    async def start(callbacks: dict[str, Any] | None = None, **router: Any) -> RoutedApp:
+    async def start(
+        callbacks: dict[str, Any] | None = None,
+        overrides: dict[str, Any] | None = None,  # other Config fields, e.g. asr_model_path
+        **router: Any,
+    ) -> RoutedApp:
         unknown = set(router) - {f.name for f in dataclasses.fields(RouterConfig)}
         assert not unknown, unknown
         config = routed_config(asterisk, migrated_db_url, tmp_path, callbacks, **router)
+        if overrides:
+            config = dataclasses.replace(config, **overrides)
         app = await start_routed(config)
         started.append(app)
         return app

@@ -55,16 +55,28 @@ def ensure_baresip() -> str:
     return found
 
 
-def make_wav(path: Path, seconds: float, *, text: str | None = None, freq: int = 440) -> Path:
+def make_wav(
+    path: Path,
+    seconds: float,
+    *,
+    text: str | None = None,
+    freq: int = 440,
+    voice: str | None = None,
+) -> Path:
     """An 8 kHz mono 16-bit WAV of `seconds`: speech (espeak-ng) padded/trimmed, or a tone.
 
-    8 kHz mono matches G.711, so baresip sends it without resampling.
+    8 kHz mono matches G.711, so baresip sends it without resampling. `voice`
+    is an espeak-ng voice ("ko" for Korean); asking for one without espeak-ng
+    fails instead of falling back to a tone.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed"]
+    if voice is not None and not shutil.which("espeak-ng"):
+        raise SoftphoneError(f"espeak-ng is needed for voice {voice!r}: apt-get install espeak-ng")
     if text is not None and shutil.which("espeak-ng"):
         raw = path.with_suffix(".raw.wav")
-        subprocess.run(["espeak-ng", "-w", str(raw), text], check=True, capture_output=True)
+        speak = ["espeak-ng", *(["-v", voice] if voice else []), "-w", str(raw), text]
+        subprocess.run(speak, check=True, capture_output=True)
         subprocess.run(
             ["sox", str(raw), *fmt, str(path), "pad", "0", str(seconds), "trim", "0", str(seconds)],
             check=True,

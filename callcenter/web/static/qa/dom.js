@@ -10,7 +10,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (value === true) node.setAttribute(name, "");
     else node.setAttribute(name, String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -27,5 +27,5 @@ export function table(headers, rows, attrs = {}) {
 }
 
 export function replace(container, ...children) {
-  container.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+  container.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined));
 }

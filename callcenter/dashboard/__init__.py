@@ -1,0 +1,1 @@
+"""The live supervisor dashboard: metric definitions, the in-memory live model, its service."""

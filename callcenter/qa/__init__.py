@@ -1,0 +1,1 @@
+"""Quality inspection: sampling, scoring forms, evaluations, reports (issue 5)."""

