@@ -25,7 +25,6 @@ from callcenter.calllog.service import CallLogService, TrailSource
 from callcenter.calllog.tracker import CallTracker
 from callcenter.compliance.facts import ComplianceSink
 from callcenter.config import Config
-from callcenter.web.dashboard import dashboard_context
 from callcenter.ops.metrics import CallMetrics, FanOut
 from callcenter.persistence.agents_repository import AgentRepository
 from callcenter.persistence.callbacks_repository import CallbackRepository
@@ -39,6 +38,8 @@ from callcenter.state.agents import AgentBoard, BoardSettings
 from callcenter.supervisor import TaskSupervisor
 from callcenter.web import access, keys
 from callcenter.web.auth import setup_auth
+from callcenter.web.dashboard import dashboard_context
+from callcenter.web.panel import panel_context
 from callcenter.web.qa import qa_context
 from callcenter.web.routes import setup_routes
 from callcenter.web.transcripts import asr_context
@@ -57,6 +58,7 @@ def create_app(config: Config) -> web.Application:
     setup_auth(app)  # accounts and the session-cookie authenticator (needs the database)
     app.cleanup_ctx.append(_telephony)
     app.cleanup_ctx.append(_routing)
+    app.cleanup_ctx.append(panel_context)  # screen pops, click-to-call (after routing)
     app.cleanup_ctx.append(dashboard_context)
     app.cleanup_ctx.append(asr_context)
     app.cleanup_ctx.append(qa_context)  # recordings catalogue, retention, QA locks

@@ -447,11 +447,14 @@ class CallTracker:
         elif kind == "SystemAnswer" and call.answered_at is None:
             call.answered_at = when
             call.answered_by = Party.SYSTEM
-        elif kind == "CallbackDial":
+        elif kind in ("CallbackDial", "ClickToCall"):
             call.direction = Direction.OUTBOUND
             call.dialled_number = event.get("Number") or call.dialled_number
             call.outbound_agent = event.get("Agent") or None
-            call.note(f"callback {event.get('Callback') or '?'}")
+            if kind == "ClickToCall":
+                call.note("click-to-call")  # placed by the agent from the panel
+            else:
+                call.note(f"callback {event.get('Callback') or '?'}")
         elif kind == "Routing":
             call.queue = event.get("Queue") or call.queue
         elif kind == "AgentConnected":

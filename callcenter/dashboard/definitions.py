@@ -310,7 +310,7 @@ METRICS: tuple[Metric, ...] = (
         "Service level (answered)",
         "服務水平(接通)",
         "ratio",
-        "answered by an agent within 3 rings / answered",
+        "answered by an agent within the ring budget / answered",
         service_level_answered,
     ),
     Metric(
@@ -318,7 +318,7 @@ METRICS: tuple[Metric, ...] = (
         "Service level (offered)",
         "服務水平(來電)",
         "ratio",
-        "answered by an agent within 3 rings / (answered + abandoned while ringing"
+        "answered by an agent within the ring budget / (answered + abandoned while ringing"
         " - short abandons)",
         service_level_offered,
     ),

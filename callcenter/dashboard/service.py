@@ -33,7 +33,7 @@ from callcenter.ami.message import Message
 from callcenter.calllog.record import CallRecord
 from callcenter.dashboard.live import CaseView, LiveModel, definitions_json
 from callcenter.persistence.agents_repository import Compliance
-from callcenter.persistence.dashboard_queries import DashboardQueries
+from callcenter.persistence.dashboard_queries import FlagRow, OpenCase
 from callcenter.routing.decide import WaitingCall
 from callcenter.state.agents import AgentBoard, AgentState, Transition
 from callcenter.web.fanout import Broadcaster
@@ -46,6 +46,14 @@ Clock = Callable[[], float]
 class CallbackCounts(Protocol):
     backlog: int
     overdue: int
+
+
+class Queries(Protocol):
+    """The database reads (`persistence.dashboard_queries.DashboardQueries`)."""
+
+    async def compliance_since(self, since: float) -> list[FlagRow]: ...
+
+    async def open_complaints(self) -> list[OpenCase]: ...
 
 
 @dataclass
@@ -67,7 +75,7 @@ class DashboardService:
         coalesce: float = 0.1,
         waiting: Callable[[], Mapping[str, WaitingCall]] | None = None,
         callbacks: CallbackCounts | None = None,
-        queries: DashboardQueries | None = None,
+        queries: Queries | None = None,
         reconcile_seconds: float = 300.0,
     ) -> None:
         self.model = model

@@ -41,6 +41,7 @@ REQUIRED_MODULES = (
     "app_userevent",
     "pbx_config",
     "res_agi",
+    "app_chanspy",  # supervisor listen, whisper, barge
 )
 INBOUND_CONTEXT = "from-callers"
 MAX_CLOCK_SKEW = 5.0  # seconds

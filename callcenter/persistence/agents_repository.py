@@ -42,6 +42,7 @@ class WrapUp:
     resolved: bool
     started_at: float | None
     submitted_at: float
+    subcategory: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class AgentRepository:
                     linkedid=wrap.linkedid,
                     staff_no=wrap.staff_no,
                     category=wrap.category,
+                    subcategory=wrap.subcategory,
                     notes=wrap.notes,
                     resolved=wrap.resolved,
                     started_at=_dt(wrap.started_at),

@@ -72,9 +72,11 @@ class Call(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     linkedid: Mapped[str] = mapped_column(sa.String(64), unique=True)
     direction: Mapped[str] = mapped_column(sa.String(ENUM_LENGTH))
-    caller_number: Mapped[str | None] = mapped_column(sa.String(64))
+    # Indexed for screen pops: a caller's history while the phone rings (inbound by the
+    # caller's number, outbound by the number dialled).
+    caller_number: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     caller_name: Mapped[str | None] = mapped_column(sa.Text)
-    dialled_number: Mapped[str | None] = mapped_column(sa.String(64))
+    dialled_number: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     queue: Mapped[str | None] = mapped_column(sa.String(128), index=True)
     arrived_at: Mapped[datetime | None] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]
@@ -158,6 +160,8 @@ class WrapUpRow(Base):
     linkedid: Mapped[str] = mapped_column(sa.String(64), unique=True)
     staff_no: Mapped[str] = mapped_column(sa.String(32), index=True)
     category: Mapped[str] = mapped_column(sa.String(32), index=True)
+    # The complaint type (or any category's finer class) for the weekly classification.
+    subcategory: Mapped[str | None] = mapped_column(sa.String(64))
     notes: Mapped[str] = mapped_column(sa.Text)
     resolved: Mapped[bool] = mapped_column(sa.Boolean)
     started_at: Mapped[datetime | None]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from callcenter.persistence import (
     accounts_models,  # noqa: F401  (users, sessions)
     asr_models,  # noqa: F401  (transcripts, script checks)
+    panel_models,  # noqa: F401  (contacts)
     qa_models,  # noqa: F401  (QA, recordings, audit)
 )
 from callcenter.persistence.models import Base

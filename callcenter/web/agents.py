@@ -16,7 +16,7 @@ from callcenter.persistence.agents_repository import WrapUp
 from callcenter.routing.hours import parse_shifts
 from callcenter.state.agents import Agent, AgentError, AgentState, AgentStatus
 from callcenter.web import access, keys
-from callcenter.web.keys import ApiError
+from callcenter.web.keys import ApiError, json_object
 
 STAFF_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")
 ENDPOINT = re.compile(r"[0-9A-Za-z_.-]{1,64}")
@@ -46,14 +46,6 @@ def _agent_error(exc: AgentError) -> ApiError:
     return ApiError(status, exc.error_id, str(exc))
 
 
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "bad-json", "the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad-json", "the request body must be a JSON object")
-    return body
 
 
 def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str:
@@ -74,7 +66,7 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 async def add_agent(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await json_object(request)
     skills = body.get("skills", [request.app[keys.CONFIG].router.skill])
     if not isinstance(skills, list) or not skills or not all(isinstance(s, str) for s in skills):
         raise ApiError(400, "bad-field", "skills must be a non-empty list of strings")
@@ -112,11 +104,11 @@ async def agent_action(request: web.Request) -> web.Response:
     access.require_own_agent(request, staff_no)
     reason = None
     if action == "pause":
-        reason = _field(await _json(request), "reason")
+        reason = _field(await json_object(request), "reason")
     router = request.app[keys.ROUTER]
     if action == "login" and staff_no in router.board.agents:
         # Hot-desking: an agent may log in at another phone than their own.
-        body = await _json(request) if request.can_read_body else {}
+        body = await json_object(request) if request.can_read_body else {}
         endpoint = router.board.agents[staff_no].endpoint
         if body.get("endpoint") is not None:
             endpoint = _field(body, "endpoint", ENDPOINT)
@@ -145,7 +137,7 @@ async def wrap_up(request: web.Request) -> web.Response:
     """File the after-call work: category, notes, resolved; a complaint opens a case."""
     staff_no = request.match_info["staff_no"]
     access.require_own_agent(request, staff_no)
-    body = await _json(request)
+    body = await json_object(request)
     config = request.app[keys.CONFIG].router
     router = request.app[keys.ROUTER]
     try:
@@ -177,6 +169,12 @@ async def wrap_up(request: web.Request) -> web.Response:
     resolved = body.get("resolved", False)
     if not isinstance(notes, str) or not isinstance(resolved, bool):
         raise ApiError(400, "bad-field", "notes must be a string and resolved a boolean")
+    subcategory = body.get("subcategory")
+    if subcategory is not None and (not isinstance(subcategory, str) or len(subcategory) > 64):
+        raise ApiError(
+            400, "bad-field", "subcategory must be at most 64 characters", field="subcategory"
+        )
+    subcategory = (subcategory or "").strip() or None
     now = time.time()
     started = (
         status.since if status.state is AgentState.WRAP_UP and status.call == linkedid else None
@@ -186,7 +184,8 @@ async def wrap_up(request: web.Request) -> web.Response:
         case = ("complaint", now + config.complaint_reply_hours * 3600)
     try:
         opened = await request.app[keys.AGENT_REPOSITORY].save_wrap_up(
-            WrapUp(linkedid, staff_no, category, notes, resolved, started, now), case
+            WrapUp(linkedid, staff_no, category, notes, resolved, started, now, subcategory),
+            case,
         )
     except AgentError as exc:
         raise _agent_error(exc) from None
@@ -199,6 +198,7 @@ async def wrap_up(request: web.Request) -> web.Response:
         {
             "linkedid": linkedid,
             "category": category,
+            "subcategory": subcategory,
             "wrap_seconds": None if started is None else round(now - started, 3),
             "case": opened.to_json() if opened is not None else None,
             "agent": _status_json(router.board.agents[staff_no], router.board.status[staff_no]),

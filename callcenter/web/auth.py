@@ -21,7 +21,6 @@ import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,7 +38,7 @@ from callcenter.config import Config
 from callcenter.persistence.accounts_repository import AccountRepository
 from callcenter.web import access, keys, login_page
 from callcenter.web.access import PUBLIC
-from callcenter.web.keys import ApiError
+from callcenter.web.keys import ApiError, json_object
 from callcenter.web.pages import STATIC_DIR, html_response, pick_lang
 
 log = logging.getLogger(__name__)
@@ -192,7 +191,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     as_json = request.content_type == "application/json"
     lang = pick_lang(request)
     if as_json:
-        body = await _json_body(request)
+        body = await json_object(request)
         username, password, next_path = body.get("username"), body.get("password"), "/"
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "bad-field", "username and password are required (strings)")
@@ -292,14 +291,6 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "bad-json", "the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad-json", "the request body must be a JSON object")
-    return body
 
 
 # -- who am I -----------------------------------------------------------------------------------
@@ -329,7 +320,7 @@ async def change_own_password(request: web.Request) -> web.Response:
     found = access.principal(request)
     if found.user_id is None:
         raise ApiError(400, "no-password", "the service token has no password to change")
-    body = await _json_body(request)
+    body = await json_object(request)
     accounts = request.app[ACCOUNTS]
     try:
         await accounts.login(found.username, body.get("current_password"), client_ip(request))

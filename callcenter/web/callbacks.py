@@ -13,7 +13,7 @@ from callcenter.accounts.roles import EVERYONE, MANAGERS, STAFF
 from callcenter.callbacks.numbers import CallbackError
 from callcenter.callbacks.schedule import Callback, Purpose, Status
 from callcenter.web import access, keys
-from callcenter.web.keys import ApiError
+from callcenter.web.keys import ApiError, json_object
 
 _NOT_FOUND = {"callback-not-found"}
 _CONFLICT = {"callback-not-pending", "callback-closed", "callback-conflict"}
@@ -60,14 +60,6 @@ def _time(value: object, name: str) -> float:
     )
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "bad-json", "the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad-json", "the request body must be a JSON object")
-    return body
 
 
 def _id(request: web.Request) -> int:
@@ -108,7 +100,7 @@ async def _agents_own(request: web.Request, staff_no: str, found: list[Callback]
 
 
 async def create_callback(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request)
     number, purpose = body.get("number"), body.get("purpose", "press-1")
     if not isinstance(number, str) or not isinstance(purpose, str):
         raise ApiError(400, "bad-field", "number and purpose must be strings")
@@ -146,7 +138,7 @@ async def cancel_callback(request: web.Request) -> web.Response:
 
 
 async def reschedule_callback(request: web.Request) -> web.Response:
-    due = _time((await _body(request)).get("due_at"), "due_at")
+    due = _time((await json_object(request)).get("due_at"), "due_at")
     try:
         callback = await request.app[keys.CALLBACKS].reschedule(
             _id(request), due, request.app[keys.SCHEDULE]
@@ -180,7 +172,7 @@ async def close_case(request: web.Request) -> web.Response:
         case_id = int(request.match_info["case_id"])
     except ValueError:
         raise ApiError(400, "bad-parameter", "the case id must be an integer") from None
-    reason = (await _body(request)).get("reason")
+    reason = (await json_object(request)).get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise ApiError(400, "bad-field", "a supervisor's closing needs a reason", field="reason")
     if not await request.app[keys.SURVEYS].close_by_supervisor(case_id, reason.strip()):

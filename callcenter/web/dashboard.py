@@ -36,7 +36,7 @@ from callcenter.persistence.dashboard_queries import DashboardQueries
 from callcenter.state.agents import AgentError
 from callcenter.web import access, keys
 from callcenter.web.fanout import SHUTDOWN, Broadcaster, serve_websocket
-from callcenter.web.keys import ApiError
+from callcenter.web.keys import ApiError, json_object
 from callcenter.web.pages import STATIC_DIR, html_response, page, pick_lang
 
 log = logging.getLogger(__name__)
@@ -132,23 +132,13 @@ async def definitions(request: web.Request) -> web.Response:
     )
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "bad-json", "the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad-json", "the request body must be a JSON object")
-    return body
 
 
 async def agent_action(request: web.Request) -> web.Response:
     """Listen / whisper / barge (ChanSpy from the supervisor's phone), pause, log out."""
     staff_no, action = request.match_info["staff_no"], request.match_info["action"]
     router = request.app[keys.ROUTER]
-    body = await _body(request)
+    body = await json_object(request, empty_ok=True)
     agent = router.board.agents.get(staff_no)
     if agent is None:
         raise ApiError(404, "unknown-agent", f"no agent with staff number {staff_no!r}")

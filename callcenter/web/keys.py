@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -65,6 +66,19 @@ class ApiError(Exception):
         self.error_id = error_id
         self.message = message
         self.details = details
+
+
+async def json_object(request: web.Request, *, empty_ok: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 `bad-json` that says so."""
+    if empty_ok and not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "bad-json", "the request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad-json", "the request body must be a JSON object")
+    return body
 
 
 def error_body(error_id: str, message: str, details: dict[str, object]) -> str:

@@ -31,7 +31,7 @@ from callcenter.qa.scoring import form_from_json
 from callcenter.recordings.recording import Recording
 from callcenter.web import access, keys
 from callcenter.web.auth import client_ip
-from callcenter.web.keys import ApiError
+from callcenter.web.keys import ApiError, json_object
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +103,6 @@ def _id(request: web.Request, name: str) -> int:
     return value
 
 
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "bad-json", "the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad-json", "the request body must be a JSON object")
-    return body
 
 
 def _inspector_only(principal: Principal) -> bool:
@@ -236,7 +228,7 @@ async def get_sample(request: web.Request) -> web.Response:
 async def put_evaluation(request: web.Request) -> web.Response:
     sample_id = _id(request, "sample_id")
     principal = access.principal(request)
-    body = await _json(request)
+    body = await json_object(request)
     try:
         evaluation, created = await _state(request).service.evaluate(
             sample_id, principal.username, body, by=principal.username
@@ -270,7 +262,7 @@ async def lock_evaluation(request: web.Request) -> web.Response:
 
 async def assign_sample(request: web.Request) -> web.Response:
     principal = access.principal(request)
-    body = await _json(request)
+    body = await json_object(request)
     try:
         assignments = await _state(request).service.assign(
             _id(request, "sample_id"),
@@ -288,7 +280,7 @@ async def assign_sample(request: web.Request) -> web.Response:
 
 async def create_draw(request: web.Request) -> web.Response:
     principal = access.principal(request)
-    body = await _json(request)
+    body = await json_object(request)
     month = body.get("month")
     if not isinstance(month, str):
         raise ApiError(400, "month-invalid", "month must be YYYY-MM", got=month)

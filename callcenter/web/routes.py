@@ -15,8 +15,10 @@ from callcenter.web.auth import setup_auth_routes
 from callcenter.web.callbacks import setup_callback_routes
 from callcenter.web.dashboard import setup_dashboard_routes
 from callcenter.web.keys import ApiError
+from callcenter.web.panel import setup_panel_routes
 from callcenter.web.qa import setup_qa_routes
 from callcenter.web.qa_console import setup_qa_console_routes
+from callcenter.web.reports import setup_report_routes
 from callcenter.web.transcripts import setup_transcript_routes
 
 MAX_LIMIT = 500
@@ -97,5 +99,7 @@ def setup_routes(app: web.Application) -> None:
     setup_callback_routes(app)
     setup_dashboard_routes(app)
     setup_qa_console_routes(app)
+    setup_panel_routes(app)
+    setup_report_routes(app)
     setup_qa_routes(app)
     setup_transcript_routes(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from aiohttp import web
 
@@ -11,7 +10,7 @@ from callcenter.accounts.roles import ADMINS
 from callcenter.accounts.users import AccountError
 from callcenter.web import access
 from callcenter.web.auth import ACCOUNTS, SESSION
-from callcenter.web.keys import ApiError
+from callcenter.web.keys import ApiError, json_object
 
 _NOT_FOUND = {"user-not-found"}
 _CONFLICT = {"username-taken", "staff-no-taken", "last-admin"}
@@ -23,14 +22,6 @@ def _error(exc: AccountError) -> ApiError:
     return ApiError(status, exc.error_id, str(exc), **exc.details)
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "bad-json", "the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad-json", "the request body must be a JSON object")
-    return body
 
 
 async def list_users(request: web.Request) -> web.Response:
@@ -47,7 +38,7 @@ async def get_user(request: web.Request) -> web.Response:
 
 
 async def create_user(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request)
     try:
         user = await request.app[ACCOUNTS].create_user(
             body.get("username"),
@@ -62,7 +53,7 @@ async def create_user(request: web.Request) -> web.Response:
 
 
 async def change_user(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request)
     unknown = set(body) - _CHANGEABLE
     if unknown:
         raise ApiError(
@@ -90,7 +81,7 @@ async def change_user(request: web.Request) -> web.Response:
 
 async def set_password(request: web.Request) -> web.Response:
     """An admin sets someone's password; their sessions end (the admin's own current one stays)."""
-    body = await _body(request)
+    body = await json_object(request)
     active = request.get(SESSION)
     try:
         user = await request.app[ACCOUNTS].set_password(

@@ -44,10 +44,18 @@ async def test_health_readiness_and_call_api(
     client: TestClient = await aiohttp_client(app, headers=AUTH_HEADERS)  # type: ignore[operator]
     assert (await client.get("/healthz")).status == 200
     body = await _ready(client, True)
-    assert body["checks"] == {
-        "ami": {"ok": True, "state": "connected"},
-        "database": {"ok": True, "backlog": 0},
-    }
+    # Calls of earlier tests may come back from Asterisk's trail and be written now:
+    # the backlog drains to 0 rather than starting there.
+    for _ in range(100):
+        if body["checks"] == {
+            "ami": {"ok": True, "state": "connected"},
+            "database": {"ok": True, "backlog": 0},
+        }:
+            break
+        await asyncio.sleep(0.1)
+        body = await _ready(client, True)
+    else:
+        raise AssertionError(f"the write backlog never drained: {body}")
 
     (record,) = run([*arrival(), *agent_answers(4.0), *hangups(20.0, CALLER, "caller")])
     from callcenter.web import keys
@@ -55,8 +63,8 @@ async def test_health_readiness_and_call_api(
     writer = app[keys.WRITER]
     writer.submit(record)
     await writer.flush()
-    listing = await (await client.get("/api/calls?limit=10")).json()
-    assert [c["linkedid"] for c in listing["calls"]] == [CALLER]
+    listing = await (await client.get("/api/calls?limit=500")).json()
+    assert [c["linkedid"] for c in listing["calls"] if c["linkedid"] == CALLER] == [CALLER]
     one = await client.get(f"/api/calls/{CALLER}")
     assert (await one.json())["agent"] == "1001"
 

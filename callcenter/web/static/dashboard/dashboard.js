@@ -262,7 +262,9 @@
         + ` · ${L.sl} ${pct(h.service_level)}`;
       bar.append(tip);
       if (h.service_level !== null) {
-        points.push(`${x + bw / 2},${H - pad - (H - 2 * pad) * h.service_level}`);
+        const cy = H - pad - (H - 2 * pad) * h.service_level;
+        points.push(`${x + bw / 2},${cy}`);
+        add("circle", { cx: x + bw / 2, cy, r: 3, fill: "#c0392b", class: "dash-sl-point" });
       }
       if (i % 3 === 0) {
         add("text", { x: x + bw / 2, y: H - 8, "font-size": 10, "text-anchor": "middle",
