@@ -62,6 +62,8 @@ async def test_korean_speech_gives_hangul_words_with_times(tmp_path: Path) -> No
     try:
         spoken = await pool.transcribe(speech)
         quiet = await pool.transcribe(silence)
+        # the worker's recogniser is reused: the times of a later file still count from 0
+        again = await pool.transcribe(speech)
         converted = await pool.transcribe(wide)
         with pytest.raises(AsrError) as alaw:
             await pool.transcribe(encoded)
@@ -70,6 +72,9 @@ async def test_korean_speech_gives_hangul_words_with_times(tmp_path: Path) -> No
     assert spoken.duration == pytest.approx(8.0, abs=0.01)
     assert_speech(spoken)
     assert quiet.words == () and quiet.duration == pytest.approx(5.0, abs=0.01)
+    assert_speech(again)
+    assert again.words[0].start == pytest.approx(spoken.words[0].start, abs=0.15)
+    assert again.words[-1].end == pytest.approx(spoken.words[-1].end, abs=0.5)
     assert_speech(converted)
     assert alaw.value.error_id == "audio-not-pcm"
 
