@@ -74,6 +74,14 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
     # login would take twice as long and tell the name does not exist.
     await asyncio.to_thread(passwords.dummy_hash, accounts.params)
     app[ACCOUNTS] = accounts
+    try:
+        if not await repository.list_users():
+            log.warning(
+                "no accounts yet: nobody can log in to the pages until the first admin is"
+                " made with `callcenter user add admin --role admin`"
+            )
+    except (SQLAlchemyError, OSError):
+        pass  # the database is down: the writer and readiness report it already
     yield
 
 

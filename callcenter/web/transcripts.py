@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,9 +28,12 @@ from callcenter.asr.service import Transcriber, load_script_settings, vosk_facto
 from callcenter.asr.vosk_engine import NO_MODEL_MESSAGE
 from callcenter.asr.worker import TranscriptionPool
 from callcenter.persistence.asr_repository import AsrRepository, transcript_view
+from callcenter.persistence.audit_repository import AuditEntry, AuditRepository
 from callcenter.persistence.models import calls_table
 from callcenter.persistence.qa_repository import QaRepository
+from callcenter.qa.transcript_export import transcript_text
 from callcenter.web import access, keys
+from callcenter.web.auth import client_ip
 from callcenter.web.keys import ApiError
 
 log = logging.getLogger(__name__)
@@ -117,7 +121,36 @@ async def _view(request: web.Request) -> dict[str, Any]:
 
 
 async def get_transcript(request: web.Request) -> web.Response:
-    return web.json_response(await _view(request))
+    """JSON for the console; `?format=txt` downloads it (masked, and audited)."""
+    fmt = request.query.get("format", "json")
+    if fmt not in {"json", "txt"}:
+        raise ApiError(400, "bad-parameter", "format must be json or txt", got=fmt)
+    view = await _view(request)
+    if fmt == "json":
+        return web.json_response(view)
+    who = access.principal(request)
+    entry = AuditEntry(
+        actor=who.username,
+        role=who.role.value,
+        action="export",
+        object_type="transcript",
+        object_id=view["linkedid"],
+        at=time.time(),
+        ip=client_ip(request),
+    )
+    try:
+        await AuditRepository(request.app[keys.REPOSITORY].session_factory).record(entry)
+    except Exception:
+        log.exception("audit log write failed")
+        raise ApiError(503, "audit-unavailable", "the export cannot be audited now") from None
+    return web.Response(
+        text=transcript_text(view),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="transcript-{view["linkedid"]}.txt"'
+        },
+    )
 
 
 async def get_checks(request: web.Request) -> web.Response:
@@ -163,7 +196,7 @@ def setup_transcript_routes(app: web.Application) -> None:
         get_transcript,
         roles=STAFF,
         summary="a call's transcript per leg (masked) with the script checks (inspectors:"
-        " assigned calls only)",
+        " assigned calls only); ?format=txt exports it, audited",
     )
     r(
         "GET",

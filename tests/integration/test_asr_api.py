@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from callcenter.accounts.roles import Role
 from callcenter.calllog.record import CallRecord, Direction, Outcome, Party
 from callcenter.persistence.agents_repository import AgentRepository, Compliance
+from callcenter.persistence.asr_models import transcripts_table
 from callcenter.persistence.qa_models import assignments_table, samples_table
 from callcenter.web import keys
 from tests.support.accounts import logged_in, make_user
@@ -121,3 +122,46 @@ async def test_transcript_api_without_a_model(routed: Any) -> None:
         refused = await agent.get(f"/api/calls/{LINKEDID}/transcript")
         assert refused.status == 403
         assert (await refused.json())["error_id"] == "forbidden"
+
+
+async def test_a_transcript_export_is_masked_and_audited(routed: Any) -> None:
+    app: RoutedApp = await routed()
+    await app.app[keys.REPOSITORY].upsert_calls([_call()])
+    await _sample_for(app, "qa1")
+    await make_user(app, "qa1", role=Role.QA)
+    words = [
+        {"word": w, "start": 1.0 + i * 0.5, "end": 1.4 + i * 0.5, "conf": 1.0}
+        for i, w in enumerate(["您好", "請", "撥", "13800138000", "再見"])
+    ]
+    async with app.app[keys.REPOSITORY].session_factory() as session, session.begin():
+        await session.execute(
+            sa.insert(transcripts_table).values(
+                linkedid=LINKEDID,
+                uniqueid=LINKEDID,
+                leg="agent",
+                path="x/agent-voice.wav",
+                engine="vosk",
+                model="test",
+                language="zh-CN",
+                words=words,
+                text=" ".join(w["word"] for w in words),
+                duration=10.0,
+                status="done",
+                error=None,
+                created_at=datetime.now(UTC),
+            )
+        )
+    async with logged_in(app, "qa1") as qa1:
+        response = await qa1.get(f"/api/calls/{LINKEDID}/transcript?format=txt")
+        assert response.status == 200, await response.text()
+        assert response.headers["Content-Disposition"] == (
+            f'attachment; filename="transcript-{LINKEDID}.txt"'
+        )
+        text = await response.text()
+        bad = await qa1.get(f"/api/calls/{LINKEDID}/transcript?format=pdf")
+        assert bad.status == 400 and (await bad.json())["error_id"] == "bad-parameter"
+    assert "您好 請 撥" in text and "再見" in text
+    assert "13800138000" not in text  # masked as on the screen
+    audit = await app.api("GET", "/api/audit?action=export")
+    exports = [e for e in audit["entries"] if e["object_type"] == "transcript"]
+    assert [(e["actor"], e["object_id"]) for e in exports] == [("qa1", LINKEDID)]

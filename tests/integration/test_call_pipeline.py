@@ -63,7 +63,8 @@ def _has_audio(path: Path) -> bool:
 
 async def assert_recorded(asterisk: TestAsterisk, record: CallRecord) -> None:
     legs = sorted(r.leg for r in record.recordings)
-    assert legs == ["agent", "caller"], record
+    # Mixed on each side, and each party's own voice (kept apart for QA checks).
+    assert legs == ["agent", "agent-voice", "caller", "customer-voice"], record
     for segment in record.recordings:
         assert segment.linkedid == record.linkedid
         assert f"/{record.linkedid}/" in f"/{segment.path}"

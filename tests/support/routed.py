@@ -120,6 +120,9 @@ async def routed(
 ) -> AsyncIterator[Callable[..., Any]]:
     """`await routed(**router_settings)` starts the app; all are closed at the end."""
     started: list[RoutedApp] = []
+    # The session's Asterisk keeps every earlier test's calls in its CEL trail; an app
+    # started here rebuilds only this test's own (from before a restart, say), not theirs.
+    born = time.time()
 
     async def start(
         callbacks: dict[str, Any] | None = None,
@@ -129,6 +132,12 @@ async def routed(
         unknown = set(router) - {f.name for f in dataclasses.fields(RouterConfig)}
         assert not unknown, unknown
         config = routed_config(asterisk, migrated_db_url, tmp_path, callbacks, **router)
+        config = dataclasses.replace(
+            config,
+            tracker=dataclasses.replace(
+                config.tracker, trail_lookback=max(0.1, time.time() - born)
+            ),
+        )
         if overrides:
             config = dataclasses.replace(config, **overrides)
         app = await start_routed(config)
