@@ -84,14 +84,22 @@ def routed_config(
     db_url: str,
     tmp_path: Path,
     callbacks: dict[str, Any] | None = None,
+    trail_since: float | None = None,
     **router: Any,
 ) -> Config:
+    """The test Asterisk's config for a whole app. The session's Asterisk keeps every
+    earlier test's calls in its CEL trail: the app rebuilds only calls since
+    `trail_since` (this test's own, from before a restart, say), or none."""
     base = asterisk.config
+    since = time.time() if trail_since is None else trail_since
     return dataclasses.replace(
         base,
         database=DatabaseConfig(url=db_url, spool_path=tmp_path / "spool.jsonl"),
         router=dataclasses.replace(base.router, **router) if router else base.router,
         callbacks=dataclasses.replace(base.callbacks, **(callbacks or {})),
+        tracker=dataclasses.replace(
+            base.tracker, trail_lookback=max(0.1, time.time() - since)
+        ),
     )
 
 
@@ -120,9 +128,7 @@ async def routed(
 ) -> AsyncIterator[Callable[..., Any]]:
     """`await routed(**router_settings)` starts the app; all are closed at the end."""
     started: list[RoutedApp] = []
-    # The session's Asterisk keeps every earlier test's calls in its CEL trail; an app
-    # started here rebuilds only this test's own (from before a restart, say), not theirs.
-    born = time.time()
+    born = time.time()  # see routed_config: the trail is rebuilt from here on
 
     async def start(
         callbacks: dict[str, Any] | None = None,
@@ -131,12 +137,8 @@ async def routed(
     ) -> RoutedApp:
         unknown = set(router) - {f.name for f in dataclasses.fields(RouterConfig)}
         assert not unknown, unknown
-        config = routed_config(asterisk, migrated_db_url, tmp_path, callbacks, **router)
-        config = dataclasses.replace(
-            config,
-            tracker=dataclasses.replace(
-                config.tracker, trail_lookback=max(0.1, time.time() - born)
-            ),
+        config = routed_config(
+            asterisk, migrated_db_url, tmp_path, callbacks, trail_since=born, **router
         )
         if overrides:
             config = dataclasses.replace(config, **overrides)
