@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.asterisk_fixtures",
     "tests.support.routed",
     "tests.support.browser",
+    "tests.support.tools",
 ]
