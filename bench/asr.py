@@ -3,7 +3,7 @@
 All in one run, every number beside a baseline measured in the same run:
 
 1. baseline: reading and converting each WAV with our reader
-   (`callcenter.asr.wav`, what the engine does before vosk sees a byte), in
+   (`callcenter.asr.audio`, what the engine does before vosk sees a byte), in
    seconds of audio per second of CPU;
 2. the model: one load (`VoskEngine(...)`), wall and CPU seconds;
 3. one core: `VoskEngine.transcribe` in this process on 8 kHz mono WAVs of
@@ -40,8 +40,8 @@ SCRIPT = Path(__file__).resolve()
 ROOT = SCRIPT.parent.parent
 sys.path.insert(0, str(ROOT))
 
+from callcenter.asr.audio import pcm16_mono_chunks, read_info  # noqa: E402
 from callcenter.asr.vosk_engine import VoskEngine  # noqa: E402
-from callcenter.asr.wav import pcm16_mono_chunks, read_info  # noqa: E402
 from callcenter.asr.worker import TranscriptionPool  # noqa: E402
 
 KOREAN = (
@@ -147,7 +147,7 @@ def main() -> None:
         )
         out["loadavg"] = [round(x, 2) for x in load]
 
-        print("## 1. Baseline: read + convert the WAV (callcenter.asr.wav), best of 5")
+        print("## 1. Baseline: read + convert the WAV (callcenter.asr.audio), best of 5")
         base = {name: baseline(path) for name, path in files.items()}
         for name, rate in base.items():
             print(f"{name:>16}: {rate:,.0f} s of audio per CPU second")

@@ -38,16 +38,16 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import ClientSession, TCPConnector, WSMsgType, web  # noqa: E402
 
+from callcenter.agents.domain import Agent, AgentBoard  # noqa: E402
 from callcenter.ami.client import AmiClient  # noqa: E402
 from callcenter.ami.fake_server import FakeAmiServer, frame  # noqa: E402
 from callcenter.ami.message import Message  # noqa: E402
-from callcenter.calllog.tracker import CallTracker  # noqa: E402
+from callcenter.calls.tracker import CallTracker  # noqa: E402
 from callcenter.config import AmiConfig, RingConfig  # noqa: E402
 from callcenter.dashboard.definitions import MetricSettings  # noqa: E402
 from callcenter.dashboard.live import LiveModel  # noqa: E402
 from callcenter.dashboard.service import DashboardService  # noqa: E402
-from callcenter.state.agents import Agent, AgentBoard  # noqa: E402
-from callcenter.web.fanout import Broadcaster, serve_websocket  # noqa: E402
+from callcenter.kernel.web.fanout import Broadcaster, serve_websocket  # noqa: E402
 
 EVENTS_PER_CALL = 8
 _EVENTS_SEEN = re.compile(r'"events_seen":(\d+)')

@@ -30,18 +30,12 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import URL, make_url
 
-from callcenter.calllog.record import (
-    CallRecord,
-    Direction,
-    Outcome,
-    Party,
-    RecordingSegment,
-)
+from callcenter.calls.record import CallRecord, Direction, Outcome, Party, RecordingSegment
+from callcenter.calls.store import CallRepository
+from callcenter.calls.writer import CallWriter
 from callcenter.config import DatabaseConfig
-from callcenter.persistence.db import create_engine, create_session_factory
-from callcenter.persistence.migrate import upgrade_to_head
-from callcenter.persistence.repository import CallRepository
-from callcenter.persistence.writer import CallWriter
+from callcenter.kernel.db import create_engine, create_session_factory
+from callcenter.kernel.migrate import upgrade_to_head
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 COPY_COLUMNS = (

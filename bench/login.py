@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 from callcenter.accounts.passwords import DEFAULT_PARAMS  # noqa: E402
 from callcenter.accounts.roles import Role  # noqa: E402
 from callcenter.accounts.service import Accounts, LoginFailed  # noqa: E402
+from callcenter.accounts.store import AccountRepository  # noqa: E402
 from callcenter.config import AuthConfig  # noqa: E402
-from callcenter.persistence.accounts_repository import AccountRepository  # noqa: E402
-from callcenter.persistence.db import create_engine, create_session_factory  # noqa: E402
-from callcenter.persistence.migrate import upgrade_to_head  # noqa: E402
+from callcenter.kernel.db import create_engine, create_session_factory  # noqa: E402
+from callcenter.kernel.migrate import upgrade_to_head  # noqa: E402
 
 
 def _kdf() -> float:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from callcenter.ami.frame import FrameParser, split_baseline  # noqa: E402
-from callcenter.calllog.tracker import CallTracker  # noqa: E402
+from callcenter.calls.tracker import CallTracker  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ami"
 _ID = re.compile(rb"\b(\d{9,11}\.\d{1,6})\b")

@@ -44,9 +44,18 @@ ROOT = SCRIPT.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import replay_throughput as replay  # noqa: E402
+from callcenter.agents.domain import (  # noqa: E402
+    MISSED_CALLS,
+    Agent,
+    AgentBoard,
+    AgentState,
+    AgentStatus,
+    BoardSettings,
+    Transition,
+)
 from callcenter.agi.fastagi import FastAgiServer  # noqa: E402
 from callcenter.ami.frame import FrameParser  # noqa: E402
-from callcenter.calllog.tracker import CallTracker  # noqa: E402
+from callcenter.calls.tracker import CallTracker  # noqa: E402
 from callcenter.ops.logging import setup_logging  # noqa: E402
 from callcenter.routing.decide import (  # noqa: E402
     Decision,
@@ -59,18 +68,9 @@ from callcenter.routing.decide import (  # noqa: E402
 )
 from callcenter.routing.hours import OpeningHours  # noqa: E402
 from callcenter.routing.service import NOT_ANSWERED, Router  # noqa: E402
-from callcenter.state.agents import (  # noqa: E402
-    MISSED_CALLS,
-    Agent,
-    AgentBoard,
-    AgentState,
-    AgentStatus,
-    BoardSettings,
-    Transition,
-)
 
 if TYPE_CHECKING:
-    from callcenter.persistence.agents_repository import AgentRepository
+    from callcenter.agents.store import AgentRepository
 
 SKILL = "support"
 AGENTS = 50  # staff numbers and endpoints 5000..5049

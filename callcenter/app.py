@@ -7,53 +7,70 @@ that finish while the AMI side shuts down are still written (or spooled).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from callcenter.accounts.http import setup_auth, setup_auth_routes
+from callcenter.accounts.roles import EVERYONE
 from callcenter.accounts.service_token import service_token
+from callcenter.agents.domain import AgentBoard, BoardSettings
+from callcenter.agents.http import setup_agent_routes
+from callcenter.agents.keys import AGENT_REPOSITORY, PROVISIONING
+from callcenter.agents.provisioning import AgentProvisioning
+from callcenter.agents.store import AgentRepository
 from callcenter.agi.fastagi import FastAgiServer
 from callcenter.ami.client import AmiClient
-from callcenter.asterisk.agent_provisioning import AgentProvisioning
-from callcenter.callbacks.dialler import Dialler
+from callcenter.asr.http import asr_context, setup_transcript_routes
+from callcenter.callbacks.dialer import Dialler
+from callcenter.callbacks.http import setup_callback_routes
+from callcenter.callbacks.keys import CALLBACKS, DIALLER, SCHEDULE, SOURCES, SURVEYS
 from callcenter.callbacks.settings import scheduler_settings
 from callcenter.callbacks.sources import CallbackSources
+from callcenter.callbacks.store import CallbackRepository
 from callcenter.callbacks.survey import Surveys
-from callcenter.calllog.service import CallLogService, TrailSource
-from callcenter.calllog.tracker import CallTracker
+from callcenter.calls.http import get_call, list_calls
+from callcenter.calls.keys import CALLLOG, RECORD_SINK, REPOSITORY, WRITER
+from callcenter.calls.service import CallLogService, TrailSource
+from callcenter.calls.sink import FanOut
+from callcenter.calls.store import CallRepository
+from callcenter.calls.tracker import CallTracker
+from callcenter.calls.writer import CallWriter
 from callcenter.compliance.facts import ComplianceSink
+from callcenter.compliance.keys import COMPLIANCE
 from callcenter.config import Config
-from callcenter.ops.metrics import CallMetrics, FanOut
-from callcenter.persistence.agents_repository import AgentRepository
-from callcenter.persistence.callbacks_repository import CallbackRepository
-from callcenter.persistence.db import create_engine, create_session_factory
-from callcenter.persistence.repository import CallRepository
-from callcenter.persistence.writer import CallWriter
+from callcenter.dashboard.http import dashboard_context, setup_dashboard_routes
+from callcenter.kernel.db import create_engine, create_session_factory
+from callcenter.kernel.supervisor import TaskSupervisor
+from callcenter.kernel.web import access
+from callcenter.kernel.web.access import PUBLIC
+from callcenter.kernel.web.errors import middlewares
+from callcenter.kernel.web.keys import AGI, AMI, CONFIG, SUPERVISOR
+from callcenter.ops.http import healthz, metrics, readyz
+from callcenter.ops.keys import METRICS
+from callcenter.ops.metrics import CallMetrics
+from callcenter.panel.http import panel_context, setup_panel_routes
+from callcenter.qa.console_http import setup_qa_console_routes
+from callcenter.qa.http import qa_context, setup_qa_routes
+from callcenter.reports.http import setup_report_routes
 from callcenter.routing.decide import RouteSettings
 from callcenter.routing.hours import OpeningHours, parse_shifts
+from callcenter.routing.keys import ROUTER
 from callcenter.routing.service import Router
-from callcenter.state.agents import AgentBoard, BoardSettings
-from callcenter.supervisor import TaskSupervisor
-from callcenter.web import access, keys
-from callcenter.web.auth import setup_auth
-from callcenter.web.dashboard import dashboard_context
-from callcenter.web.panel import panel_context
-from callcenter.web.qa import qa_context
-from callcenter.web.routes import setup_routes
-from callcenter.web.transcripts import asr_context
 
 log = logging.getLogger(__name__)
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[*keys.middlewares(), access.access_middleware])
-    app[keys.CONFIG] = config
+    app = web.Application(middlewares=[*middlewares(), access.access_middleware])
+    app[CONFIG] = config
     access.table(app).authenticators.append(
         access.token_authenticator(service_token(config, create=True))
     )
-    app[keys.METRICS] = CallMetrics(config.ring)
+    app[METRICS] = CallMetrics(config.ring)
     app.cleanup_ctx.append(_database)
     setup_auth(app)  # accounts and the session-cookie authenticator (needs the database)
     app.cleanup_ctx.append(_telephony)
@@ -67,13 +84,13 @@ def create_app(config: Config) -> web.Application:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    config = app[keys.CONFIG]
+    config = app[CONFIG]
     engine = create_engine(config.database.url)
     repository = CallRepository(create_session_factory(engine))
     writer = CallWriter(repository, config.database)
     await writer.start()
-    app[keys.REPOSITORY] = repository
-    app[keys.WRITER] = writer
+    app[REPOSITORY] = repository
+    app[WRITER] = writer
     try:
         yield
     finally:
@@ -82,10 +99,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _telephony(app: web.Application) -> AsyncIterator[None]:
-    config = app[keys.CONFIG]
+    config = app[CONFIG]
     client = AmiClient(config.ami)
     tracker = CallTracker(config.ring, config.tracker)
-    sink = FanOut(app[keys.WRITER], app[keys.METRICS])
+    sink = FanOut(app[WRITER], app[METRICS])
     service = CallLogService(
         client,
         tracker,
@@ -94,14 +111,14 @@ async def _telephony(app: web.Application) -> AsyncIterator[None]:
         trail=TrailSource(config.trail_path, config.tracker.trail_lookback),
     )
     detach = service.attach()
-    unwatch = app[keys.METRICS].watch(ami=client, calllog=service, writer=app[keys.WRITER])
+    unwatch = app[METRICS].watch(ami=client, calllog=service, writer=app[WRITER])
     supervisor = TaskSupervisor()
     supervisor.spawn("ami-connection", client.run())
     supervisor.spawn("calllog-ticks", service.run_ticks())
-    app[keys.AMI] = client
-    app[keys.CALLLOG] = service
-    app[keys.SUPERVISOR] = supervisor
-    app[keys.RECORD_SINK] = sink
+    app[AMI] = client
+    app[CALLLOG] = service
+    app[SUPERVISOR] = supervisor
+    app[RECORD_SINK] = sink
     try:
         yield
     finally:
@@ -121,9 +138,9 @@ async def _telephony(app: web.Application) -> AsyncIterator[None]:
 
 async def _routing(app: web.Application) -> AsyncIterator[None]:
     """The router: agent board from the database, FastAGI for the dialplan, AMI events."""
-    config = app[keys.CONFIG]
-    client = app[keys.AMI]
-    repository = AgentRepository(app[keys.REPOSITORY].session_factory)
+    config = app[CONFIG]
+    client = app[AMI]
+    repository = AgentRepository(app[REPOSITORY].session_factory)
     provisioning = AgentProvisioning(config, client)
     router = Router(
         AgentBoard(
@@ -144,7 +161,7 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         ami=client,
     )
     await router.load()
-    callbacks = CallbackRepository(app[keys.REPOSITORY].session_factory)
+    callbacks = CallbackRepository(app[REPOSITORY].session_factory)
     schedule = scheduler_settings(config.callbacks)
     dialler = Dialler(
         callbacks,
@@ -160,7 +177,7 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         callbacks, repository, schedule, follow_up_share=config.callbacks.follow_up_share
     )
     router.on_callback_request = sources.on_request
-    surveys = Surveys(app[keys.REPOSITORY].session_factory)
+    surveys = Surveys(app[REPOSITORY].session_factory)
     handlers = {**router.handlers(), "callback-result": dialler.result, "survey": surveys.handle}
     server = FastAgiServer(config.router.agi_host, config.router.agi_port, handlers)
     await server.start()
@@ -186,26 +203,26 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         client.subscribe(router.on_event),
         client.subscribe(dialler.on_event),
         client.on_connected(reconcile),
-        app[keys.RECORD_SINK].add(compliance),
-        app[keys.RECORD_SINK].add(sources),
-        app[keys.METRICS].watch_callbacks(dialler),
+        app[RECORD_SINK].add(compliance),
+        app[RECORD_SINK].add(sources),
+        app[METRICS].watch_callbacks(dialler),
     ]
-    supervisor = app[keys.SUPERVISOR]
+    supervisor = app[SUPERVISOR]
     supervisor.spawn("router-ticks", router.run_ticks())
     persistence = supervisor.spawn("router-persistence", router.run_persistence())
     if config.callbacks.enabled:
         supervisor.spawn("callback-dialler", dialler.run(config.callbacks.poll_seconds))
         supervisor.spawn("complaint-progress", sources.run_progress())
-    app[keys.CALLBACKS] = callbacks
-    app[keys.SCHEDULE] = schedule
-    app[keys.DIALLER] = dialler
-    app[keys.SURVEYS] = surveys
-    app[keys.SOURCES] = sources
-    app[keys.ROUTER] = router
-    app[keys.AGENT_REPOSITORY] = repository
-    app[keys.AGI] = server
-    app[keys.PROVISIONING] = provisioning
-    app[keys.COMPLIANCE] = compliance
+    app[CALLBACKS] = callbacks
+    app[SCHEDULE] = schedule
+    app[DIALLER] = dialler
+    app[SURVEYS] = surveys
+    app[SOURCES] = sources
+    app[ROUTER] = router
+    app[AGENT_REPOSITORY] = repository
+    app[AGI] = server
+    app[PROVISIONING] = provisioning
+    app[COMPLIANCE] = compliance
     try:
         yield
     finally:
@@ -219,3 +236,28 @@ async def _routing(app: web.Application) -> AsyncIterator[None]:
         except TimeoutError:
             log.warning("agent state changes not all saved at shutdown (database down?)")
         persistence.cancel()
+
+
+def setup_routes(app: web.Application) -> None:
+    r = functools.partial(access.route, app, tag="ops")
+    r("GET", "/healthz", healthz, roles=PUBLIC, summary="liveness")
+    r("GET", "/readyz", readyz, roles=PUBLIC, summary="readiness: AMI and database")
+    r("GET", "/metrics", metrics, roles=PUBLIC, summary="Prometheus metrics")
+    r("GET", "/api/calls", list_calls, roles=EVERYONE, summary="the call log (agents: own calls)")
+    r(
+        "GET",
+        "/api/calls/{linkedid}",
+        get_call,
+        roles=EVERYONE,
+        summary="one call record (agents: own calls)",
+    )
+    setup_agent_routes(app)
+    setup_auth_routes(app)
+    setup_callback_routes(app)
+    setup_dashboard_routes(app)
+    setup_qa_console_routes(app)
+    setup_panel_routes(app)
+    setup_report_routes(app)
+    setup_qa_routes(app)
+    setup_transcript_routes(app)
+

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from callcenter import config as config_module
-from callcenter.calllog.record import CallRecord
+from callcenter.calls.record import CallRecord
 from callcenter.config import Config, ConfigError
 
 log = logging.getLogger("callcenter")
@@ -36,7 +36,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from callcenter.app import create_app
-    from callcenter.persistence.migrate import upgrade_to_head
+    from callcenter.kernel.migrate import upgrade_to_head
 
     if not args.no_migrate:
         asyncio.run(upgrade_to_head(config.database.url))
@@ -59,7 +59,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
-    from callcenter.persistence.migrate import current_revision, upgrade_to_head
+    from callcenter.kernel.migrate import current_revision, upgrade_to_head
 
     Path(config.state_dir).mkdir(parents=True, exist_ok=True)
     asyncio.run(upgrade_to_head(config.database.url))
@@ -114,8 +114,8 @@ def cmd_asterisk(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_ami_replay(config: Config, args: argparse.Namespace) -> int:
     from callcenter.ami.transcript import TranscriptError
-    from callcenter.calllog.replay import ReplayReport, replay
-    from callcenter.calllog.tracker import CallTracker
+    from callcenter.calls.replay import ReplayReport, replay
+    from callcenter.calls.tracker import CallTracker
 
     tracker = CallTracker(config.ring, config.tracker)
     report = ReplayReport()
@@ -152,9 +152,9 @@ def cmd_ami_replay(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _write_records(url: str, records: Sequence[CallRecord]) -> None:
-    from callcenter.persistence.db import create_engine, create_session_factory
-    from callcenter.persistence.migrate import upgrade_to_head
-    from callcenter.persistence.repository import CallRepository
+    from callcenter.calls.store import CallRepository
+    from callcenter.kernel.db import create_engine, create_session_factory
+    from callcenter.kernel.migrate import upgrade_to_head
 
     await upgrade_to_head(url)
     engine = create_engine(url)
@@ -199,7 +199,7 @@ def cmd_ami_capture(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_recordings_check(config: Config, args: argparse.Namespace) -> int:
-    from callcenter.calllog.recording_check import check_recordings
+    from callcenter.calls.recording_check import check_recordings
 
     report = asyncio.run(check_recordings(config.database.url, config.recordings_dir))
     if args.json:
@@ -408,11 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
     resched.add_argument("due_at", help="ISO time with its offset, e.g. 2026-11-24T10:00+08:00")
     callback.set_defaults(func=cmd_callback)
 
-    from callcenter.accounts.user_cli import add_parser as add_user_parser
+    from callcenter.accounts.commands import add_parser as add_user_parser
 
     add_user_parser(sub)
 
-    from callcenter.asr.cli import add_asr_parser
+    from callcenter.asr.commands import add_asr_parser
 
     add_asr_parser(sub)
     return parser

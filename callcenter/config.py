@@ -181,7 +181,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 @dataclass(frozen=True)
 class AuthConfig:
-    """Accounts and sessions (issue 6); see callcenter.accounts and callcenter.web.auth."""
+    """Accounts and sessions (issue 6); see callcenter.accounts and callcenter.accounts.http."""
 
     # Secure cookies are only sent over HTTPS; off by default on a loopback web host only.
     cookie_secure: bool = True

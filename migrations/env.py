@@ -1,7 +1,7 @@
 """Alembic environment for the call log database (async drivers only).
 
 Two ways in:
-- `callcenter.persistence.migrate` passes an open synchronous connection in
+- `callcenter.kernel.migrate` passes an open synchronous connection in
   `config.attributes["connection"]` (from `AsyncConnection.run_sync`), so
   migrations run inside the caller's event loop without starting another;
 - the `alembic` command line, where this file opens its own async engine with
@@ -17,8 +17,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from callcenter.persistence.db import create_engine
-from callcenter.persistence.schema import Base
+from callcenter.kernel.db import create_engine
+from callcenter.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,7 +1,7 @@
 """Roles and the principal a request acts as (pure: no I/O).
 
 Four roles, least privilege first. An admin may do everything; every other
-role is granted per route in one table (`callcenter.web.access`), so the
+role is granted per route in one table (`callcenter.kernel.web.access`), so the
 access-control test can walk it.
 """
 

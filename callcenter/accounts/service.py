@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from callcenter.accounts import passwords
 from callcenter.accounts.passwords import DEFAULT_PARAMS, PasswordPolicyError, ScryptParams
 from callcenter.accounts.roles import Principal, Role
+from callcenter.accounts.store import AccountRepository, StoredSession
 from callcenter.accounts.throttle import LoginThrottle, ThrottleSettings
 from callcenter.accounts.users import (
     AccountError,
@@ -28,7 +29,6 @@ from callcenter.accounts.users import (
     parse_role,
 )
 from callcenter.config import AuthConfig
-from callcenter.persistence.accounts_repository import AccountRepository, StoredSession
 
 log = logging.getLogger(__name__)
 

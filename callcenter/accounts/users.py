@@ -9,7 +9,7 @@ from typing import Any
 from callcenter.accounts.roles import Principal, Role
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
-STAFF_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")  # as callcenter.web.agents accepts it
+STAFF_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")  # as callcenter.agents.http accepts it
 MAX_DISPLAY_NAME = 200
 
 

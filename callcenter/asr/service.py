@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callcenter.asr.engine import AsrError
+from callcenter.asr.store import DONE, AsrRepository, LegJob
 from callcenter.asr.vosk_engine import VoskEngine, check_model_dir
 from callcenter.asr.worker import POOL_CLOSED, EngineFactory, TranscriptionPool
 from callcenter.config import Config, ConfigError
-from callcenter.persistence.asr_repository import DONE, AsrRepository, LegJob
 from callcenter.qa.checks import (
     AgentLeg,
     CheckResult,

@@ -20,8 +20,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from callcenter.asr.audio import pcm16_mono_chunks, read_info
 from callcenter.asr.engine import AsrError, Transcript, Word
-from callcenter.asr.wav import pcm16_mono_chunks, read_info
 
 ENGINE_NAME = "vosk"
 REUSE_SECONDS = 1800.0  # audio one recogniser decodes before it is replaced

@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from callcenter.agents.store import AgentRepository, Case
 from callcenter.callbacks.numbers import CallbackError
 from callcenter.callbacks.schedule import Purpose, SchedulerSettings, progress_call_due
-from callcenter.calllog.record import CallRecord, Direction, Outcome
-from callcenter.persistence.agents_repository import AgentRepository, Case
-from callcenter.persistence.callbacks_repository import CallbackRepository
+from callcenter.callbacks.store import CallbackRepository
+from callcenter.calls.record import CallRecord, Direction, Outcome
 
 log = logging.getLogger(__name__)
 

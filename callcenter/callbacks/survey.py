@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callcenter.agents.tables import CaseRow
 from callcenter.agi.fastagi import AgiRequest
-from callcenter.persistence.models import CallbackRow, CaseRow, SurveyAnswerRow
-from callcenter.persistence.repository import _to_datetime
+from callcenter.callbacks.tables import CallbackRow, SurveyAnswerRow
+from callcenter.kernel.db import to_datetime
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Surveys:
                     linkedid=linkedid,
                     answer=answer,
                     label=LABELS[answer],
-                    at=_to_datetime(now),
+                    at=to_datetime(now),
                 )
             )
             closed = False
@@ -90,7 +91,7 @@ class Surveys:
                 result = await session.execute(
                     sa.update(CaseRow)
                     .where(CaseRow.id == case_id, CaseRow.status != CLOSED)
-                    .values(status=CLOSED, closed_at=_to_datetime(now))
+                    .values(status=CLOSED, closed_at=to_datetime(now))
                 )
                 closed = bool(result.rowcount)  # type: ignore[attr-defined]
         return SurveyAnswer(callback_id, case_id, answer, LABELS[answer], now, closed)
@@ -103,7 +104,7 @@ class Surveys:
                 .where(CaseRow.id == case_id, CaseRow.status != CLOSED)
                 .values(
                     status=CLOSED,
-                    closed_at=_to_datetime(self._clock()),
+                    closed_at=to_datetime(self._clock()),
                     summary=CaseRow.summary + f"\n[closed by supervisor: {reason}]",
                 )
             )

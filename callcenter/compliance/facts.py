@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from callcenter.calllog.record import CallRecord, Outcome, Party
+from callcenter.agents.store import AgentRepository, Compliance
+from callcenter.calls.record import CallRecord, Outcome, Party
 from callcenter.compliance.dead_air import DeadAirError, dead_air_seconds
-from callcenter.persistence.agents_repository import AgentRepository, Compliance
 
 log = logging.getLogger(__name__)
 

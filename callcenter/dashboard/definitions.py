@@ -19,8 +19,8 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 
-from callcenter.calllog.record import CallRecord, Direction, Outcome, Party
-from callcenter.calllog.ring import count_rings
+from callcenter.calls.record import CallRecord, Direction, Outcome, Party
+from callcenter.calls.ring import count_rings
 from callcenter.config import RingConfig
 
 

@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from callcenter.agents.domain import AgentBoard, AgentState, Transition
 from callcenter.ami.message import Message
-from callcenter.calllog.record import CallRecord
+from callcenter.calls.record import CallRecord
 from callcenter.dashboard.definitions import (
     METRICS,
     CallFacts,
@@ -42,7 +43,6 @@ from callcenter.dashboard.definitions import (
 )
 from callcenter.dashboard.windows import ALL, DAY, THIRTY_MINUTES, RollingTotals
 from callcenter.routing.decide import WaitingCall
-from callcenter.state.agents import AgentBoard, AgentState, Transition
 
 WINDOWS = {"30m": THIRTY_MINUTES, "24h": DAY}
 _EXTRAS_LIMIT = 20_000

@@ -27,16 +27,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from callcenter.agents.domain import AgentBoard, AgentState, Transition
+from callcenter.agents.store import Compliance
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.ami.message import Message
-from callcenter.calllog.record import CallRecord
+from callcenter.calls.record import CallRecord
 from callcenter.dashboard.live import CaseView, LiveModel, definitions_json
-from callcenter.persistence.agents_repository import Compliance
-from callcenter.persistence.dashboard_queries import FlagRow, OpenCase
+from callcenter.dashboard.store import FlagRow, OpenCase
+from callcenter.kernel.web.fanout import Broadcaster
 from callcenter.routing.decide import WaitingCall
-from callcenter.state.agents import AgentBoard, AgentState, Transition
-from callcenter.web.fanout import Broadcaster
 
 log = logging.getLogger(__name__)
 

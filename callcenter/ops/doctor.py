@@ -444,7 +444,7 @@ def check_recordings_dir(path: Path, min_free_mb: int) -> CheckResult:
 async def check_database(url: str, timeout: float) -> CheckResult:
     from sqlalchemy.engine import make_url
 
-    from callcenter.persistence.migrate import current_revision, head_revision
+    from callcenter.kernel.migrate import current_revision, head_revision
 
     shown = safe_url(url)
     try:

@@ -18,9 +18,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from callcenter.calllog.record import CallRecord, Direction, Outcome, Party
-from callcenter.calllog.ring import within_budget
-from callcenter.calllog.service import RecordSink
+from callcenter.calls.record import CallRecord, Direction, Outcome, Party
+from callcenter.calls.ring import within_budget
 from callcenter.config import RingConfig
 
 log = logging.getLogger(__name__)
@@ -35,35 +34,6 @@ NO_QUEUE = "none"
 _SEEN_LIMIT = 10_000
 
 
-class FanOut:
-    """A `RecordSink` that hands each record to several sinks, in order.
-
-    Every sink gets the record even if an earlier one raises; the first error
-    is re-raised afterwards so the caller still sees it (a closed writer).
-    """
-
-    def __init__(self, *sinks: RecordSink) -> None:
-        self._sinks: tuple[RecordSink, ...] = sinks
-
-    def add(self, sink: RecordSink) -> Callable[[], None]:
-        """Add a sink (wired later than the others); returns its removal."""
-        self._sinks = (*self._sinks, sink)
-
-        def remove() -> None:
-            self._sinks = tuple(s for s in self._sinks if s is not sink)
-
-        return remove
-
-    def submit(self, record: CallRecord) -> None:
-        error: Exception | None = None
-        for sink in self._sinks:
-            try:
-                sink.submit(record)
-            except Exception as exc:
-                if error is None:
-                    error = exc
-        if error is not None:
-            raise error
 
 
 class AmiSource(Protocol):

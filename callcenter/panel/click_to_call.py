@@ -15,11 +15,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from callcenter.agents.domain import AgentError
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.ami.message import Message
 from callcenter.routing.service import Router
-from callcenter.state.agents import AgentError
 
 log = logging.getLogger(__name__)
 

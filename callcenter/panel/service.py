@@ -25,7 +25,7 @@ from typing import Any
 
 from callcenter.ami.message import Message
 from callcenter.panel.pop import ScreenPop, build_pop, clean_caller_id_name
-from callcenter.persistence.panel_repository import PanelRepository
+from callcenter.panel.store import PanelRepository
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ def _by() -> str:
 
 
 def _run(config: Config, job: Callable[[QaState], Awaitable[T]]) -> T:
-    from callcenter.persistence.db import create_engine, create_session_factory
+    from callcenter.kernel.db import create_engine, create_session_factory
 
     async def main() -> T:
         engine = create_engine(config.database.url)

@@ -1,4 +1,4 @@
-"""The QA parts wired over one database: for the app (callcenter.web.qa) and the CLI alike."""
+"""The QA parts wired over one database: for the app (callcenter.qa.http) and the CLI alike."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.accounts.roles import Role
+from callcenter.accounts.store import AccountRepository
+from callcenter.audit.store import AuditRepository
 from callcenter.config import Config
-from callcenter.persistence.accounts_repository import AccountRepository
-from callcenter.persistence.audit_repository import AuditRepository
-from callcenter.persistence.qa_repository import QaRepository
-from callcenter.persistence.recordings_repository import RecordingRepository
 from callcenter.qa.service import QaService
+from callcenter.qa.store import QaRepository
 from callcenter.recordings.catalog import RecordingCatalog
 from callcenter.recordings.purge import PurgeResult, purge_recordings
+from callcenter.recordings.store import RecordingRepository
 from callcenter.routing.hours import parse_shifts
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.config import QaConfig
-from callcenter.persistence.qa_repository import (
-    DrawConflictError,
-    QaRepository,
-    StaleEvaluationError,
-)
 from callcenter.qa.assignment import AssignmentError, assign_balanced
 from callcenter.qa.errors import QaError
 from callcenter.qa.model import STATUSES, Assignment, Draw, Evaluation, Sample, SampleRow
@@ -45,6 +40,7 @@ from callcenter.qa.sampling import (
     week_bounds,
 )
 from callcenter.qa.scoring import ScoreForm, ScoringError, form_from_json, score_evaluation
+from callcenter.qa.store import DrawConflictError, QaRepository, StaleEvaluationError
 from callcenter.routing.hours import Shift
 
 log = logging.getLogger(__name__)

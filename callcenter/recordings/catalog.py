@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from callcenter.calllog.record import CallRecord, RecordingSegment
-from callcenter.persistence.recordings_repository import RecordingRepository
+from callcenter.calls.record import CallRecord, RecordingSegment
 from callcenter.recordings.recording import Recording, leg_of
+from callcenter.recordings.store import RecordingRepository
 from callcenter.recordings.wav import WavError, file_digest, read_wav_info
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callcenter.persistence.recordings_repository import RecordingRepository
 from callcenter.recordings.recording import Recording
 from callcenter.recordings.retention import DAY, purge_plan
+from callcenter.recordings.store import RecordingRepository
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from callcenter.calllog.record import CallRecord, Direction, Outcome
+from callcenter.calls.record import CallRecord, Direction, Outcome
 
 Period = Literal["day", "week"]
 NO_SHIFT = "-"

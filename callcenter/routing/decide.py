@@ -23,8 +23,8 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from callcenter.agents.domain import Agent, AgentBoard
 from callcenter.config import RingConfig
-from callcenter.state.agents import Agent, AgentBoard
 
 
 @dataclass(frozen=True)

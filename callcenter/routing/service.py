@@ -23,11 +23,20 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from callcenter.agents.domain import (
+    MISSED_CALLS,
+    Agent,
+    AgentBoard,
+    AgentError,
+    AgentState,
+    AgentStatus,
+    Transition,
+)
+from callcenter.agents.store import AgentRepository
 from callcenter.agi.fastagi import AgiRequest
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.ami.message import Message
-from callcenter.persistence.agents_repository import AgentRepository
 from callcenter.routing.decide import (
     Closed,
     Decision,
@@ -39,15 +48,6 @@ from callcenter.routing.decide import (
     decide,
 )
 from callcenter.routing.hours import OpeningHours
-from callcenter.state.agents import (
-    MISSED_CALLS,
-    Agent,
-    AgentBoard,
-    AgentError,
-    AgentState,
-    AgentStatus,
-    Transition,
-)
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from callcenter.app import create_app
 from callcenter.config import Config, DatabaseConfig
 from tests.support.asterisk_fixtures import AUTH_HEADERS, TestAsterisk
-from tests.unit.test_tracker import CALLER, agent_answers, arrival, hangups, run
+from tests.unit.calls.test_tracker import CALLER, agent_answers, arrival, hangups, run
 
 AiohttpClient = object  # the pytest-aiohttp fixture's type is internal
 
@@ -58,9 +58,9 @@ async def test_health_readiness_and_call_api(
         raise AssertionError(f"the write backlog never drained: {body}")
 
     (record,) = run([*arrival(), *agent_answers(4.0), *hangups(20.0, CALLER, "caller")])
-    from callcenter.web import keys
+    from callcenter.calls.keys import WRITER
 
-    writer = app[keys.WRITER]
+    writer = app[WRITER]
     writer.submit(record)
     await writer.flush()
     listing = await (await client.get("/api/calls?limit=500")).json()

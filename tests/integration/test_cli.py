@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.persistence.db import create_engine, create_session_factory
-from callcenter.persistence.repository import CallRepository
+from callcenter.calls.store import CallRepository
+from callcenter.kernel.db import create_engine, create_session_factory
 from tests.support.asterisk_fixtures import TestAsterisk
+from tests.support.paths import AMI_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ami"
+FIXTURES = AMI_FIXTURES
 
 
 def _env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:

@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from callcenter.persistence import migrate
-from callcenter.persistence.db import create_engine
-from callcenter.persistence.schema import Base
+from callcenter.kernel import migrate
+from callcenter.kernel.db import create_engine
+from callcenter.schema import Base
 
 
 async def _inspect(url: str, fn: Any) -> Any:

@@ -17,9 +17,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from callcenter.accounts.keys import ACCOUNTS
 from callcenter.accounts.roles import Role
 from callcenter.accounts.users import User
-from callcenter.web.auth import ACCOUNTS
 
 # Passes the default policy (10+ characters, not the username).
 PASSWORD = "correct-horse-battery"

@@ -18,8 +18,8 @@ import signal
 import time
 from pathlib import Path
 
+from callcenter.asr.audio import read_info
 from callcenter.asr.engine import AsrError, Transcript, Word
-from callcenter.asr.wav import read_info
 
 _loads = 0
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from callcenter.ami.frame import FrameError
 from callcenter.ami.transcript import read_messages
-from callcenter.calllog.record import CallRecord
-from callcenter.calllog.tracker import CallTracker
+from callcenter.calls.record import CallRecord
+from callcenter.calls.tracker import CallTracker
 from callcenter.config import RingConfig
 from callcenter.dashboard.definitions import MetricSettings
 from callcenter.dashboard.live import LiveModel
+from tests.support.paths import AMI_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ami"
+FIXTURES = AMI_FIXTURES
 
 
 def replay_into(

@@ -20,9 +20,9 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from callcenter.persistence.db import create_engine, create_session_factory
-from callcenter.persistence.migrate import upgrade_to_head
-from callcenter.persistence.repository import CallRepository
+from callcenter.calls.store import CallRepository
+from callcenter.kernel.db import create_engine, create_session_factory
+from callcenter.kernel.migrate import upgrade_to_head
 
 DEFAULT_PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 T = TypeVar("T")

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from callcenter.ami.client import AmiClient
-from callcenter.calllog.record import CallRecord
-from callcenter.calllog.service import CallLogService, TrailSource
-from callcenter.calllog.tracker import CallTracker
+from callcenter.calls.record import CallRecord
+from callcenter.calls.service import CallLogService, TrailSource
+from callcenter.calls.store import CallRepository
+from callcenter.calls.tracker import CallTracker
+from callcenter.calls.writer import CallWriter
 from callcenter.config import Config, DatabaseConfig, TrackerConfig
-from callcenter.persistence.db import create_engine, create_session_factory
-from callcenter.persistence.repository import CallRepository
-from callcenter.persistence.writer import CallWriter
-from callcenter.supervisor import TaskSupervisor
+from callcenter.kernel.db import create_engine, create_session_factory
+from callcenter.kernel.supervisor import TaskSupervisor
 
 
 class LivePipeline:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from callcenter.config import RingConfig
-from callcenter.persistence.migrate import upgrade_to_head
+from callcenter.kernel.migrate import upgrade_to_head
 from tests.support.asterisk_fixtures import (
     PhonePool,
     TestAsterisk,

@@ -13,9 +13,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter.app import create_app
-from callcenter.calllog.record import CallRecord
+from callcenter.calls.keys import REPOSITORY, WRITER
+from callcenter.calls.record import CallRecord
 from callcenter.config import Config, DatabaseConfig, RouterConfig
-from callcenter.web import keys
 from tests.support.asterisk_fixtures import AUTH_HEADERS, TestAsterisk
 
 
@@ -62,8 +62,8 @@ class RoutedApp:
 
     async def calls(self, count: int, within: float = 40.0) -> list[CallRecord]:
         """Wait until `count` calls are in the database; return them oldest first."""
-        repository = self.app[keys.REPOSITORY]
-        writer = self.app[keys.WRITER]
+        repository = self.app[REPOSITORY]
+        writer = self.app[WRITER]
         deadline = asyncio.get_running_loop().time() + within
         while True:
             await writer.flush()

@@ -1,0 +1,342 @@
+"""HTTP API for agents: roster, state actions, wrap-up, the greeting script, cases, alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import re
+import time
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.accounts.roles import EVERYONE, MANAGERS, STAFF
+from callcenter.agents.domain import Agent, AgentError, AgentState, AgentStatus
+from callcenter.agents.keys import AGENT_REPOSITORY, PROVISIONING
+from callcenter.agents.store import WrapUp
+from callcenter.callbacks.keys import SOURCES
+from callcenter.calls.keys import REPOSITORY
+from callcenter.kernel.web import access
+from callcenter.kernel.web.errors import (
+    ApiError,
+)
+from callcenter.kernel.web.keys import CONFIG
+from callcenter.kernel.web.request import json_object
+from callcenter.routing.hours import parse_shifts
+from callcenter.routing.keys import ROUTER
+
+STAFF_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")
+ENDPOINT = re.compile(r"[0-9A-Za-z_.-]{1,64}")
+# Agent errors that mean "not now" rather than "no such thing" / "bad request".
+_CONFLICT = {"agent-busy", "agent-exists", "endpoint-taken", "wrap-up-exists", "agent-unavailable"}
+
+
+def _status_json(agent: Agent, status: AgentStatus) -> dict[str, Any]:
+    return {
+        "staff_no": agent.staff_no,
+        "name": agent.name,
+        "endpoint": agent.endpoint,
+        "skills": sorted(agent.skills),
+        "shift": agent.shift,
+        "state": status.state.value,
+        "since": status.since,
+        "pause_reason": status.pause_reason,
+        "pending_pause": status.pending_pause,
+        "missed_in_row": status.missed_in_row,
+        "call": status.call,
+        "wrap_up_until": status.wrap_up_until,
+    }
+
+
+def _agent_error(exc: AgentError) -> ApiError:
+    status = 404 if exc.error_id == "unknown-agent" else 409 if exc.error_id in _CONFLICT else 400
+    return ApiError(status, exc.error_id, str(exc))
+
+
+
+
+def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, "bad-field", f"{name} is required (a non-empty string)", field=name)
+    value = value.strip()
+    if pattern is not None and not pattern.fullmatch(value):
+        raise ApiError(400, "bad-field", f"{name} {value!r} has characters not allowed", field=name)
+    return value
+
+
+async def list_agents(request: web.Request) -> web.Response:
+    board = request.app[ROUTER].board
+    return web.json_response(
+        {"agents": [_status_json(a, board.status[s]) for s, a in sorted(board.agents.items())]}
+    )
+
+
+async def add_agent(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    skills = body.get("skills", [request.app[CONFIG].router.skill])
+    if not isinstance(skills, list) or not skills or not all(isinstance(s, str) for s in skills):
+        raise ApiError(400, "bad-field", "skills must be a non-empty list of strings")
+    agent = Agent(
+        staff_no=_field(body, "staff_no", STAFF_NO),
+        name=_field(body, "name"),
+        endpoint=_field(body, "endpoint", ENDPOINT),
+        skills=frozenset(skills),
+        shift=body.get("shift") if isinstance(body.get("shift"), str) else None,
+    )
+    shifts = [s.name for s in parse_shifts(request.app[CONFIG].router.shifts)]
+    if agent.shift is not None and shifts and agent.shift not in shifts:
+        raise ApiError(
+            400, "unknown-shift", f"shift {agent.shift!r} is not one of {', '.join(shifts)}"
+        )
+    router = request.app[ROUTER]
+    try:
+        await router.add_agent(agent)
+    except AgentError as exc:
+        raise _agent_error(exc) from None
+    await request.app[PROVISIONING].apply(list(router.board.agents.values()))
+    return web.json_response(_status_json(agent, router.board.status[agent.staff_no]), status=201)
+
+
+async def remove_agent(request: web.Request) -> web.Response:
+    try:
+        await request.app[ROUTER].remove_agent(request.match_info["staff_no"])
+    except AgentError as exc:
+        raise _agent_error(exc) from None
+    return web.json_response({"removed": request.match_info["staff_no"]})
+
+
+async def agent_action(request: web.Request) -> web.Response:
+    staff_no, action = request.match_info["staff_no"], request.match_info["action"]
+    access.require_own_agent(request, staff_no)
+    reason = None
+    if action == "pause":
+        reason = _field(await json_object(request), "reason")
+    router = request.app[ROUTER]
+    if action == "login" and staff_no in router.board.agents:
+        # Hot-desking: an agent may log in at another phone than their own.
+        body = await json_object(request) if request.can_read_body else {}
+        endpoint = router.board.agents[staff_no].endpoint
+        if body.get("endpoint") is not None:
+            endpoint = _field(body, "endpoint", ENDPOINT)
+        known = await request.app[PROVISIONING].endpoint_exists(endpoint)
+        if known is False:
+            raise ApiError(
+                409,
+                "unknown-endpoint",
+                f"Asterisk has no PJSIP endpoint {endpoint!r} for agent {staff_no}:"
+                " check the agent's endpoint",
+                endpoint=endpoint,
+            )
+        if endpoint != router.board.agents[staff_no].endpoint:
+            try:
+                await router.rebind(staff_no, endpoint)
+            except AgentError as exc:
+                raise _agent_error(exc) from None
+    try:
+        status = router.act(staff_no, action, reason)
+    except AgentError as exc:
+        raise _agent_error(exc) from None
+    return web.json_response(_status_json(router.board.agents[staff_no], status))
+
+
+async def wrap_up(request: web.Request) -> web.Response:
+    """File the after-call work: category, notes, resolved; a complaint opens a case."""
+    staff_no = request.match_info["staff_no"]
+    access.require_own_agent(request, staff_no)
+    body = await json_object(request)
+    config = request.app[CONFIG].router
+    router = request.app[ROUTER]
+    try:
+        status = router.board.get(staff_no)
+    except AgentError as exc:
+        raise _agent_error(exc) from None
+    linkedid = body.get("linkedid") or status.call
+    if not isinstance(linkedid, str) or not linkedid:
+        raise ApiError(400, "bad-field", "linkedid is required: the agent has no call to wrap up")
+    if linkedid != status.call and access.agent_scope(request) is not None:
+        with contextlib.suppress(TimeoutError):  # the state log is written behind the router
+            await asyncio.wait_for(router.flush(), 2.0)
+        if not await request.app[REPOSITORY].handled(staff_no, [linkedid]):
+            raise ApiError(
+                404,
+                "call-not-found",
+                f"agent {staff_no} took no call {linkedid}",
+                linkedid=linkedid,
+            )
+    category = _field(body, "category")
+    if category not in config.categories:
+        raise ApiError(
+            400,
+            "unknown-category",
+            f"category {category!r} is not one of {', '.join(config.categories)}",
+            categories=list(config.categories),
+        )
+    notes = body.get("notes", "")
+    resolved = body.get("resolved", False)
+    if not isinstance(notes, str) or not isinstance(resolved, bool):
+        raise ApiError(400, "bad-field", "notes must be a string and resolved a boolean")
+    subcategory = body.get("subcategory")
+    if subcategory is not None and (not isinstance(subcategory, str) or len(subcategory) > 64):
+        raise ApiError(
+            400, "bad-field", "subcategory must be at most 64 characters", field="subcategory"
+        )
+    subcategory = (subcategory or "").strip() or None
+    now = time.time()
+    started = (
+        status.since if status.state is AgentState.WRAP_UP and status.call == linkedid else None
+    )
+    case = None
+    if category == config.complaint_category:
+        case = ("complaint", now + config.complaint_reply_hours * 3600)
+    try:
+        opened = await request.app[AGENT_REPOSITORY].save_wrap_up(
+            WrapUp(linkedid, staff_no, category, notes, resolved, started, now, subcategory),
+            case,
+        )
+    except AgentError as exc:
+        raise _agent_error(exc) from None
+    if status.call == linkedid:
+        router.finish_wrap_up(staff_no)
+    if opened is not None:
+        # A complaint: the reply callback (48 h), or the follow-up once resolved.
+        await request.app[SOURCES].on_case(opened)
+    return web.json_response(
+        {
+            "linkedid": linkedid,
+            "category": category,
+            "subcategory": subcategory,
+            "wrap_seconds": None if started is None else round(now - started, 3),
+            "case": opened.to_json() if opened is not None else None,
+            "agent": _status_json(router.board.agents[staff_no], router.board.status[staff_no]),
+        },
+        status=201,
+    )
+
+
+async def script(request: web.Request) -> web.Response:
+    """The greeting script (三聲服務) for this agent: opening, responses, closing."""
+    staff_no = request.match_info["staff_no"]
+    access.require_own_agent(request, staff_no)
+    router = request.app[ROUTER]
+    if staff_no not in router.board.agents:
+        raise ApiError(404, "unknown-agent", f"no agent with staff number {staff_no!r}")
+    agent = router.board.agents[staff_no]
+    return web.json_response(
+        {
+            "staff_no": staff_no,
+            "announcement": request.app[PROVISIONING].prompts.text(agent),
+            "opening": f"您好,XX公司客服部,工號{staff_no}為您服務。",
+            "responses": ["請", "謝謝", "對不起", "請稍候"],
+            "forbidden": ["喂", "哎", "不行", "不知道", "我不清楚", "不可以", "我不想回答你的問題"],
+            "closing": ["您還有什麼需要幫助的嗎?", "再見"],
+            "rules": [
+                "speak at once when the call connects (no dead air)",
+                "let the customer hang up first",
+            ],
+        }
+    )
+
+
+async def state_log(request: web.Request) -> web.Response:
+    access.require_own_agent(request, request.match_info["staff_no"])
+    # Transitions are written behind the router's back; read after they landed.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(request.app[ROUTER].flush(), 2.0)
+    log = await request.app[AGENT_REPOSITORY].state_log(request.match_info["staff_no"])
+    return web.json_response(
+        {
+            "transitions": [
+                {
+                    "at": t.at,
+                    "old": t.old.value,
+                    "new": t.new.value,
+                    "reason": t.reason,
+                    "linkedid": t.call,
+                }
+                for t in log
+            ]
+        }
+    )
+
+
+async def list_cases(request: web.Request) -> web.Response:
+    status = request.query.get("status")
+    cases = await request.app[AGENT_REPOSITORY].list_cases(status)
+    own = access.agent_scope(request)
+    if own is not None:
+        cases = [c for c in cases if c.owner == own]  # 首問負責制: an agent's own cases
+    return web.json_response({"cases": [c.to_json() for c in cases]})
+
+
+async def list_callback_requests(request: web.Request) -> web.Response:
+    requests = await request.app[AGENT_REPOSITORY].list_callback_requests()
+    return web.json_response({"callback_requests": [r.to_json() for r in requests]})
+
+
+async def compliance(request: web.Request) -> web.Response:
+    facts = await request.app[AGENT_REPOSITORY].compliance(request.match_info["linkedid"])
+    if facts is None:
+        raise ApiError(404, "compliance-not-found", "no compliance facts for this call yet")
+    return web.json_response(facts.to_json())
+
+
+async def alerts(request: web.Request) -> web.Response:
+    return web.json_response({"alerts": [a.__dict__ for a in request.app[ROUTER].alerts]})
+
+
+def setup_agent_routes(app: web.Application) -> None:
+    r = functools.partial(access.route, app, tag="agents")
+    r("GET", "/api/agents", list_agents, roles=STAFF, summary="agents and their live states")
+    r("POST", "/api/agents", add_agent, roles=MANAGERS, summary="add an agent")
+    r("DELETE", "/api/agents/{staff_no}", remove_agent, roles=MANAGERS, summary="remove an agent")
+    r(
+        "POST",
+        "/api/agents/{staff_no}/{action:login|logout|pause|unpause}",
+        agent_action,
+        roles=EVERYONE,
+        summary="log in, log out, pause or unpause (agents: themselves only)",
+    )
+    r(
+        "POST",
+        "/api/agents/{staff_no}/wrapup",
+        wrap_up,
+        roles=EVERYONE,
+        summary="file the wrap-up of the agent's last call (agents: themselves only)",
+    )
+    r(
+        "GET",
+        "/api/agents/{staff_no}/script",
+        script,
+        roles=EVERYONE,
+        summary="greeting script (agents: their own)",
+    )
+    r(
+        "GET",
+        "/api/agents/{staff_no}/states",
+        state_log,
+        roles=EVERYONE,
+        summary="the agent's state log (agents: themselves only)",
+    )
+    r("GET", "/api/cases", list_cases, roles=EVERYONE, summary="complaint cases (agents: own)")
+    r(
+        "GET",
+        "/api/callback-requests",
+        list_callback_requests,
+        roles=MANAGERS,
+        summary="callback requests taken by the dialplan",
+    )
+    r(
+        "GET",
+        "/api/calls/{linkedid}/compliance",
+        compliance,
+        roles=STAFF,
+        summary="compliance facts of one call",
+    )
+    r("GET", "/api/alerts", alerts, roles=MANAGERS, summary="router alerts")
+
+
+
+
+

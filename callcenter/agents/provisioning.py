@@ -1,0 +1,51 @@
+"""What Asterisk needs for each agent: a PJSIP endpoint and a staff-number prompt."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from callcenter.agents.domain import Agent
+from callcenter.agents.endpoints import write_endpoints
+from callcenter.agents.prompts import AgentPrompts
+from callcenter.ami.client import AmiClient
+from callcenter.ami.errors import AmiActionFailed, AmiError
+from callcenter.asterisk.instance import instance_for
+from callcenter.config import Config
+
+log = logging.getLogger(__name__)
+
+
+class AgentProvisioning:
+    def __init__(self, config: Config, ami: AmiClient) -> None:
+        self.prompts = AgentPrompts(config)
+        self._instance = instance_for(config.asterisk)
+        self._ami = ami
+
+    async def apply(self, agents: Sequence[Agent]) -> None:
+        await self.prompts.ensure(agents)
+        try:
+            changed = await asyncio.to_thread(
+                write_endpoints, self._instance.config_dir, self._instance.lib_dir, agents
+            )
+        except OSError as exc:
+            log.warning("agent endpoints not written (%s): new agents cannot register", exc)
+            return
+        if changed and self._ami.connected:
+            try:
+                await self._ami.action("Command", {"Command": "module reload res_pjsip.so"})
+            except AmiError as exc:
+                log.warning("res_pjsip reload failed (%s): new agents register after a reload", exc)
+
+    async def endpoint_exists(self, endpoint: str) -> bool | None:
+        """True/False from Asterisk; None when Asterisk cannot be asked right now."""
+        if not self._ami.connected:
+            return None
+        try:
+            await self._ami.list_action("PJSIPShowEndpoint", {"Endpoint": endpoint})
+        except AmiActionFailed:
+            return False
+        except AmiError:
+            return None
+        return True

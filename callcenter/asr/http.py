@@ -1,0 +1,210 @@
+"""Transcripts and script checks: the app's transcriber and the HTTP API.
+
+`asr_context` (a cleanup_ctx) starts the worker pool and the background
+transcriber when a model is configured; without one it says so once and the
+API still answers with the checks that need no ASR.
+
+Who may read a transcript: QA inspectors only for calls sampled and assigned
+to them (like the recordings), supervisors and admins any call, agents none
+(the transcript quotes the customer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from callcenter.accounts.http import client_ip
+from callcenter.accounts.roles import STAFF, Principal, Role
+from callcenter.asr.engine import AsrError
+from callcenter.asr.keys import ASR_REPOSITORY, TRANSCRIBER
+from callcenter.asr.metrics import watch_asr
+from callcenter.asr.service import Transcriber, load_script_settings, vosk_factory
+from callcenter.asr.store import AsrRepository, transcript_view
+from callcenter.asr.vosk_engine import NO_MODEL_MESSAGE
+from callcenter.asr.worker import TranscriptionPool
+from callcenter.audit.store import AuditEntry, AuditRepository
+from callcenter.calls.keys import REPOSITORY
+from callcenter.calls.tables import calls_table
+from callcenter.kernel.web import access
+from callcenter.kernel.web.errors import ApiError
+from callcenter.kernel.web.keys import CONFIG, SUPERVISOR
+from callcenter.ops.keys import METRICS
+from callcenter.qa.store import QaRepository
+from callcenter.qa.transcript_export import transcript_text
+
+log = logging.getLogger(__name__)
+
+
+
+async def asr_context(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    repository = AsrRepository(app[REPOSITORY].session_factory)
+    app[ASR_REPOSITORY] = repository
+    transcriber: Transcriber | None = None
+    pool: TranscriptionPool | None = None
+    if config.asr_model_path is None:
+        log.warning("%s", NO_MODEL_MESSAGE)
+    else:
+        try:
+            factory = vosk_factory(config)
+        except AsrError as exc:
+            log.error(
+                "%s; transcription stays off until this is fixed and the service restarted", exc
+            )
+        else:
+            pool = TranscriptionPool(
+                factory, workers=config.asr.workers, max_pending=config.asr.max_pending
+            )
+            transcriber = Transcriber(
+                repository,
+                pool,
+                config.recordings_dir,
+                load_script_settings(config),
+                include_all=config.asr.transcribe_all,
+            )
+            app[TRANSCRIBER] = transcriber
+            task = app[SUPERVISOR].spawn(
+                "asr-transcriber", transcriber.run(config.asr.poll_seconds)
+            )
+    unwatch = watch_asr(app[METRICS].registry, transcriber)
+    try:
+        yield
+    finally:
+        unwatch()
+        if pool is not None:
+            # The task first: a job cut off by the pool's shutdown must not be
+            # stored as failed (it stays in the backlog for the next start).
+            task.cancel()
+            await asyncio.wait([task], timeout=5.0)
+            await pool.close(timeout=5.0)
+
+
+async def may_read_call(request: web.Request, who: Principal, linkedid: str) -> None:
+    """Inspectors: only calls sampled and assigned to them, the recordings' rule (403)."""
+    if who.role is not Role.QA:
+        return
+    qa = QaRepository(request.app[REPOSITORY].session_factory)
+    if not await qa.is_assigned(who.username, linkedid, who.user_id):
+        raise ApiError(
+            403,
+            "not-assigned",
+            "inspectors may only read calls sampled and assigned to them",
+            linkedid=linkedid,
+        )
+
+
+async def _call_exists(request: web.Request, linkedid: str) -> None:
+    async with request.app[REPOSITORY].session_factory() as session:
+        found = await session.scalar(
+            sa.select(calls_table.c.id).where(calls_table.c.linkedid == linkedid)
+        )
+    if found is None:
+        raise ApiError(
+            404, "call-not-found", f"no call with linkedid {linkedid}", linkedid=linkedid
+        )
+
+
+async def _view(request: web.Request) -> dict[str, Any]:
+    linkedid = request.match_info["linkedid"]
+    await may_read_call(request, access.principal(request), linkedid)
+    await _call_exists(request, linkedid)
+    configured = TRANSCRIBER in request.app
+    return await transcript_view(
+        request.app[REPOSITORY].session_factory, linkedid, asr_model_configured=configured
+    )
+
+
+async def get_transcript(request: web.Request) -> web.Response:
+    """JSON for the console; `?format=txt` downloads it (masked, and audited)."""
+    fmt = request.query.get("format", "json")
+    if fmt not in {"json", "txt"}:
+        raise ApiError(400, "bad-parameter", "format must be json or txt", got=fmt)
+    view = await _view(request)
+    if fmt == "json":
+        return web.json_response(view)
+    who = access.principal(request)
+    entry = AuditEntry(
+        actor=who.username,
+        role=who.role.value,
+        action="export",
+        object_type="transcript",
+        object_id=view["linkedid"],
+        at=time.time(),
+        ip=client_ip(request),
+    )
+    try:
+        await AuditRepository(request.app[REPOSITORY].session_factory).record(entry)
+    except Exception:
+        log.exception("audit log write failed")
+        raise ApiError(503, "audit-unavailable", "the export cannot be audited now") from None
+    return web.Response(
+        text=transcript_text(view),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="transcript-{view["linkedid"]}.txt"'
+        },
+    )
+
+
+async def get_checks(request: web.Request) -> web.Response:
+    view = await _view(request)
+    return web.json_response(
+        {"linkedid": view["linkedid"], "checks": view["checks"], "asr": view["asr"]}
+    )
+
+
+async def asr_status(request: web.Request) -> web.Response:
+    transcriber = request.app.get(TRANSCRIBER)
+    config = request.app[CONFIG]
+    if transcriber is None:
+        return web.json_response(
+            {
+                "enabled": False,
+                "message": NO_MODEL_MESSAGE
+                if config.asr_model_path is None
+                else f"the ASR model {config.asr_model_path} is not usable",
+            }
+        )
+    repository = request.app[ASR_REPOSITORY]
+    return web.json_response(
+        {
+            "enabled": True,
+            "model": str(config.asr_model_path),
+            "language": transcriber.settings.language,
+            "transcribe_all": transcriber.include_all,
+            "backlog": await repository.backlog_count(include_all=transcriber.include_all),
+            "in_flight": transcriber.pool.in_flight,
+            "transcribed": transcriber.transcribed,
+            "failed": transcriber.failed,
+            "worker_crashes": transcriber.pool.crashes,
+        }
+    )
+
+
+def setup_transcript_routes(app: web.Application) -> None:
+    r = functools.partial(access.route, app, tag="qa")
+    r(
+        "GET",
+        "/api/calls/{linkedid}/transcript",
+        get_transcript,
+        roles=STAFF,
+        summary="a call's transcript per leg (masked) with the script checks (inspectors:"
+        " assigned calls only); ?format=txt exports it, audited",
+    )
+    r(
+        "GET",
+        "/api/calls/{linkedid}/checks",
+        get_checks,
+        roles=STAFF,
+        summary="a call's script checks and the checks that need no ASR (suggestions, not scores)",
+    )
+    r("GET", "/api/asr/status", asr_status, roles=STAFF, summary="ASR model, backlog and workers")

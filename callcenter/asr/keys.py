@@ -1,0 +1,14 @@
+"""Typed app and request keys that the asr feature publishes to the web layer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from callcenter.asr.service import Transcriber
+from callcenter.asr.store import AsrRepository
+
+TRANSCRIBER = web.AppKey("transcriber", Transcriber)
+
+
+ASR_REPOSITORY = web.AppKey("asr_repository", AsrRepository)
+

@@ -1,0 +1,103 @@
+"""The audit log: who did what to which object, when and from where.
+
+Written for every recording play or download (issue 5); open to other areas
+(`AuditRepository.record`). Rows are only ever added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.audit.tables import audit_table
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    role: str
+    action: str  # "play", "download", "denied", ...
+    object_type: str  # "recording", ...
+    object_id: str
+    at: float
+    ip: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "actor": self.actor,
+            "role": self.role,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "ip": self.ip,
+            "details": self.details,
+        }
+
+
+class AuditRepository:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def record(self, entry: AuditEntry) -> None:
+        async with self._session_factory() as session, session.begin():
+            await session.execute(
+                sa.insert(audit_table).values(
+                    at=datetime.fromtimestamp(entry.at, UTC),
+                    actor=entry.actor,
+                    role=entry.role,
+                    action=entry.action,
+                    object_type=entry.object_type,
+                    object_id=entry.object_id,
+                    ip=entry.ip,
+                    details=entry.details,
+                )
+            )
+
+    async def search(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: float | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AuditEntry]:
+        """Newest first."""
+        query = sa.select(audit_table)
+        for column, value in (
+            (audit_table.c.actor, actor),
+            (audit_table.c.action, action),
+            (audit_table.c.object_type, object_type),
+            (audit_table.c.object_id, object_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(audit_table.c.at >= datetime.fromtimestamp(since, UTC))
+        query = query.order_by(audit_table.c.at.desc(), audit_table.c.id.desc())
+        async with self._session_factory() as session:
+            rows = (await session.execute(query.limit(limit).offset(offset))).all()
+        return [
+            AuditEntry(
+                id=r.id,
+                at=r.at.timestamp(),
+                actor=r.actor,
+                role=r.role,
+                action=r.action,
+                object_type=r.object_type,
+                object_id=r.object_id,
+                ip=r.ip,
+                details=dict(r.details or {}),
+            )
+            for r in rows
+        ]

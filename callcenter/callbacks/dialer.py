@@ -1,0 +1,255 @@
+"""The agent-first callback dialler: claim a due callback, ring an agent, then the customer.
+
+Every `poll` it looks for a free agent with the outbound skill; a callback is
+never dialled while callers wait live for an agent (they keep their turn). It
+claims one due callback (the repository's `FOR UPDATE SKIP LOCKED`: two
+instances never take the same one), offers it to the agent (the board marks
+the agent ringing, so the router does not offer them an inbound call too) and
+originates the agent's phone into `[callcenter-callback]`, which dials the
+customer with the company's caller ID once the agent answers. The outcome of
+the attempt comes back from the dialplan's hang-up handler (`callback-result`
+over FastAGI); if the agent does not answer, the callback goes back to the
+queue untouched (no attempt counted against the customer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from callcenter.agents.domain import Agent, AgentError
+from callcenter.agi.fastagi import AgiRequest
+from callcenter.ami.client import AmiClient
+from callcenter.ami.errors import AmiError
+from callcenter.ami.message import Message
+from callcenter.callbacks.schedule import Callback, Outcome, Purpose, SchedulerSettings, Status
+from callcenter.callbacks.store import CallbackRepository
+from callcenter.routing.service import Router
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+# Dial()'s DIALSTATUS -> the attempt's outcome.
+DIALSTATUS_OUTCOMES: Mapping[str, Outcome] = {
+    "ANSWER": Outcome.ANSWERED,
+    "NOANSWER": Outcome.NO_ANSWER,
+    "CANCEL": Outcome.NO_ANSWER,  # the agent gave up while it rang
+    "BUSY": Outcome.BUSY,
+    "CONGESTION": Outcome.FAILED,
+    "CHANUNAVAIL": Outcome.FAILED,
+    "INVALIDARGS": Outcome.FAILED,
+}
+
+
+def outcome_of(dialstatus: str) -> Outcome | None:
+    """None: the customer was never dialled (the agent hung up first)."""
+    return DIALSTATUS_OUTCOMES.get(dialstatus.strip().upper()) if dialstatus.strip() else None
+
+
+class Dialler:
+    def __init__(
+        self,
+        repository: CallbackRepository,
+        router: Router,
+        ami: AmiClient,
+        settings: SchedulerSettings,
+        *,
+        skill: str,
+        instance: str,
+        agent_ring_seconds: int,
+        caller_id: str,
+        clock: Clock = time.time,
+    ) -> None:
+        self._repo = repository
+        self._router = router
+        self._ami = ami
+        self._settings = settings
+        self._skill = skill
+        self._instance = instance
+        self._agent_ring = agent_ring_seconds
+        self._caller_id = caller_id
+        self._clock = clock
+        # ActionID of an Originate -> (callback, agent), until its OriginateResponse.
+        self._originating: dict[str, tuple[Callback, Agent]] = {}
+        self.dialled = 0
+        # Attempt outcomes the database refused (an outage), oldest first.
+        self.unsaved: list[tuple[int, Outcome, float, str, str | None]] = []
+        self._retrying: asyncio.Task[None] | None = None
+        # The queue as /metrics shows it, counted on every poll.
+        self.backlog = 0
+        self.overdue = 0
+
+    async def recover(self) -> int:
+        """After a restart: our claims still `dialling` were cut off mid-dial.
+
+        A dial the call log saw is recorded as its attempt (answered if the
+        customer answered, else no answer), so it is not dialled twice; a
+        claim that never reached the customer goes back to the queue."""
+        recovered = 0
+        for callback in await self._repo.claimed_by(self._instance):
+            assert callback.id is not None
+            seen = await self._repo.call_for(callback.id)
+            if seen is None:
+                await self._repo.release(callback.id)
+            else:
+                linkedid, outcome = seen
+                await self._repo.record_attempt(
+                    callback.id,
+                    Outcome.ANSWERED if outcome == "answered" else Outcome.NO_ANSWER,
+                    self._clock(),
+                    self._settings,
+                    reason="recovered after a restart",
+                    linkedid=linkedid,
+                )
+            recovered += 1
+        if recovered:
+            log.info("callbacks: %d interrupted dials recovered after a restart", recovered)
+        return recovered
+
+    async def run(self, poll: float) -> None:
+        try:
+            await self.recover()
+        except Exception:
+            log.exception("interrupted callback dials not recovered; they stay claimed")
+        while True:
+            await asyncio.sleep(poll)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("callback dialler tick failed; trying again in %.1fs", poll)
+
+    async def tick(self) -> Callback | None:
+        """Dial at most one callback now, if an agent is free and nobody waits live."""
+        self.backlog, self.overdue = await self._repo.counts(self._clock())
+        if not self._ami.connected or any(
+            c.dialling is None for c in self._router.waiting.values()
+        ):
+            return None
+        free = self._router.board.available(self._skill)
+        if not free:
+            return None
+        agent = free[0][0]
+        claimed = await self._repo.claim(self._clock(), self._settings, self._instance)
+        if not claimed:
+            return None
+        callback = claimed[0]
+        try:
+            self._router.offer(agent.staff_no, f"callback-{callback.id}")
+        except AgentError:
+            await self._repo.release(callback.id or 0)
+            return None
+        try:
+            _, action_id = await self._ami.tracked_action(
+                "Originate",
+                {
+                    "Channel": f"PJSIP/{agent.endpoint}",
+                    "Context": "callcenter-callback",
+                    "Exten": "s",
+                    "Priority": "1",
+                    "Timeout": str(self._agent_ring * 1000),
+                    "CallerID": f'"Callback {callback.purpose.value}" <{callback.number}>',
+                    "Async": "true",
+                    "Variable": [
+                        f"CC_CALLBACK_ID={callback.id}",
+                        f"CC_NUMBER={callback.number}",
+                        f"CC_AGENT={agent.staff_no}",
+                        f"CC_SURVEY={1 if callback.purpose is Purpose.FOLLOW_UP else 0}",
+                    ],
+                },
+            )
+        except AmiError as exc:
+            log.warning("callback %s not originated (%s); back in the queue", callback.id, exc)
+            self._router.withdraw(agent.staff_no, f"callback-{callback.id}")
+            await self._repo.release(callback.id or 0)
+            return None
+        self._originating[action_id] = (callback, agent)
+        self.dialled += 1
+        log.info(
+            "callback %s (%s) offered to agent %s", callback.id, callback.purpose, agent.staff_no
+        )
+        return callback
+
+    def on_event(self, event: Message) -> None:
+        if event.name != "OriginateResponse":
+            return
+        pending = self._originating.pop(event.get("ActionID") or "", None)
+        if pending is None:
+            return
+        callback, agent = pending
+        if (event.get("Response") or "").lower() == "success":
+            return  # the agent answered; the dialplan takes it from here
+        # The agent did not answer: their miss, not the customer's.
+        self._router.missed(agent.staff_no, f"callback-{callback.id}")
+        task = asyncio.get_running_loop().create_task(self._repo.release(callback.id or 0))
+        task.add_done_callback(_log_failure)
+
+    async def result(self, request: AgiRequest) -> Mapping[str, str]:
+        """args: callback id, DIALSTATUS, HANGUPCAUSE, linkedid (the hang-up handler)."""
+        try:
+            callback_id = int(request.arg(0))
+        except ValueError:
+            raise ValueError(f"callback-result: bad callback id {request.arg(0)!r}") from None
+        outcome = outcome_of(request.arg(1))
+        if outcome is None:
+            # The agent hung up before the customer was dialled: the customer's turn stays.
+            await self._repo.release(callback_id)
+            return {}
+        attempt = (
+            callback_id,
+            outcome,
+            self._clock(),
+            f"DIALSTATUS={request.arg(1)} cause={request.arg(2)}",
+            request.arg(3) or None,
+        )
+        try:
+            await self._record(*attempt)
+        except Exception as exc:  # the database is down: keep the outcome, retry
+            log.warning(
+                "callback %s: outcome %s not saved (%s); kept and retried",
+                callback_id,
+                outcome.value,
+                exc,
+            )
+            self.unsaved.append(attempt)
+            if self._retrying is None or self._retrying.done():
+                self._retrying = asyncio.get_running_loop().create_task(self._retry_unsaved())
+        return {}
+
+    async def _record(
+        self, callback_id: int, outcome: Outcome, at: float, reason: str, linkedid: str | None
+    ) -> None:
+        updated = await self._repo.record_attempt(
+            callback_id, outcome, at, self._settings, reason=reason, linkedid=linkedid
+        )
+        log.info(
+            "callback %s: %s -> %s (attempt %d)",
+            callback_id,
+            outcome.value,
+            updated.status.value,
+            updated.attempts,
+        )
+
+    async def _retry_unsaved(self, low: float = 0.5, high: float = 10.0) -> None:
+        """Outcomes that met a database outage: saved in order once it is back.
+
+        The callback stays `dialling` meanwhile, so no instance dials it again."""
+        delay = low
+        while self.unsaved:
+            try:
+                await self._record(*self.unsaved[0])
+            except Exception:
+                await asyncio.sleep(delay)
+                delay = min(high, delay * 2)
+                continue
+            self.unsaved.pop(0)
+            delay = low
+
+
+def _log_failure(task: asyncio.Task[object]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("callback release failed: %s", task.exception())
+
+
+__all__ = ["Dialler", "Status", "outcome_of"]

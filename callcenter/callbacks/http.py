@@ -1,0 +1,223 @@
+"""HTTP API for callbacks: list (and overdue), create, cancel, reschedule."""
+
+from __future__ import annotations
+
+import functools
+import time
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.accounts.roles import EVERYONE, MANAGERS, STAFF
+from callcenter.agents.keys import AGENT_REPOSITORY
+from callcenter.callbacks.keys import CALLBACKS, SCHEDULE, SURVEYS
+from callcenter.callbacks.numbers import CallbackError
+from callcenter.callbacks.schedule import Callback, Purpose, Status
+from callcenter.calls.keys import REPOSITORY
+from callcenter.kernel.web import access
+from callcenter.kernel.web.errors import ApiError
+from callcenter.kernel.web.request import json_object
+
+_NOT_FOUND = {"callback-not-found"}
+_CONFLICT = {"callback-not-pending", "callback-closed", "callback-conflict"}
+
+
+def _json(cb: Callback) -> dict[str, Any]:
+    return {
+        "id": cb.id,
+        "number": cb.number,
+        "purpose": cb.purpose.value,
+        "priority": cb.priority,
+        "due_at": cb.due_at,
+        "deadline": cb.deadline,
+        "status": cb.status.value,
+        "attempts": cb.attempts,
+        "max_attempts": cb.max_attempts,
+        "requested_at": cb.requested_at,
+        "case_id": cb.case_id,
+        "linkedid": cb.linkedid,
+        "last_outcome": cb.last_outcome.value if cb.last_outcome else None,
+        "notes": list(cb.notes),
+    }
+
+
+def _error(exc: CallbackError) -> ApiError:
+    status = 404 if exc.error_id in _NOT_FOUND else 409 if exc.error_id in _CONFLICT else 400
+    return ApiError(status, exc.error_id, str(exc))
+
+
+def _time(value: object, name: str) -> float:
+    """An epoch number or an ISO 8601 time with its offset."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed.timestamp()
+    raise ApiError(
+        400, "bad-field", f"{name} must be an epoch or an ISO time with its offset", field=name
+    )
+
+
+
+
+def _id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["callback_id"])
+    except ValueError:
+        raise ApiError(400, "bad-parameter", "the callback id must be an integer") from None
+
+
+async def list_callbacks(request: web.Request) -> web.Response:
+    repo = request.app[CALLBACKS]
+    if request.query.get("overdue") in {"1", "true"}:
+        found = await repo.overdue(time.time())
+    else:
+        raw = request.query.get("status")
+        try:
+            statuses = [Status(s) for s in raw.split(",")] if raw else None
+        except ValueError:
+            known = ", ".join(s.value for s in Status)
+            raise ApiError(400, "bad-parameter", f"status must be among {known}") from None
+        found = await repo.list_callbacks(statuses)
+    own = access.agent_scope(request)
+    if own is not None:
+        found = await _agents_own(request, own, found)
+    return web.json_response({"callbacks": [_json(c) for c in found]})
+
+
+async def _agents_own(request: web.Request, staff_no: str, found: list[Callback]) -> list[Callback]:
+    """An agent's callbacks: replies to the cases they own (首問負責制) and follow-ups of the
+    calls they took. Callbacks are not otherwise assigned (the dialler gives each to whichever
+    outbound agent is free) and record no creator."""
+    cases = await request.app[AGENT_REPOSITORY].list_cases()
+    owned = {c.id for c in cases if c.owner == staff_no}
+    taken = await request.app[REPOSITORY].handled(
+        staff_no, [c.linkedid for c in found if c.linkedid]
+    )
+    return [c for c in found if c.case_id in owned or (c.linkedid and c.linkedid in taken)]
+
+
+async def create_callback(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    number, purpose = body.get("number"), body.get("purpose", "press-1")
+    if not isinstance(number, str) or not isinstance(purpose, str):
+        raise ApiError(400, "bad-field", "number and purpose must be strings")
+    try:
+        Purpose(purpose)
+    except ValueError:
+        known = ", ".join(p.value for p in Purpose)
+        raise ApiError(400, "unknown-purpose", f"purpose must be one of {known}") from None
+    details: dict[str, Any] = {}
+    if "due_at" in body:
+        details["due_at"] = _time(body["due_at"], "due_at")
+    if "deadline" in body:
+        details["deadline"] = _time(body["deadline"], "deadline")
+    if isinstance(body.get("timezone"), str):
+        details["timezone"] = body["timezone"]
+    if body.get("case_id") is not None:
+        if not isinstance(body["case_id"], int) or isinstance(body["case_id"], bool):
+            raise ApiError(400, "bad-field", "case_id must be an integer", field="case_id")
+        details["case_id"] = body["case_id"]
+    try:
+        callback, merged = await request.app[CALLBACKS].request(
+            number, purpose, time.time(), request.app[SCHEDULE], **details
+        )
+    except CallbackError as exc:
+        raise _error(exc) from None
+    return web.json_response({**_json(callback), "merged": merged}, status=200 if merged else 201)
+
+
+async def cancel_callback(request: web.Request) -> web.Response:
+    try:
+        callback = await request.app[CALLBACKS].cancel(_id(request))
+    except CallbackError as exc:
+        raise _error(exc) from None
+    return web.json_response(_json(callback))
+
+
+async def reschedule_callback(request: web.Request) -> web.Response:
+    due = _time((await json_object(request)).get("due_at"), "due_at")
+    try:
+        callback = await request.app[CALLBACKS].reschedule(
+            _id(request), due, request.app[SCHEDULE]
+        )
+    except CallbackError as exc:
+        raise _error(exc) from None
+    return web.json_response(_json(callback))
+
+
+async def list_surveys(request: web.Request) -> web.Response:
+    answers = await request.app[SURVEYS].answers()
+    return web.json_response(
+        {
+            "surveys": [
+                {
+                    "callback_id": a.callback_id,
+                    "case_id": a.case_id,
+                    "answer": a.answer,
+                    "label": a.label,
+                    "at": a.at,
+                }
+                for a in answers
+            ]
+        }
+    )
+
+
+async def close_case(request: web.Request) -> web.Response:
+    """A supervisor closes a case without a satisfied follow-up (their decision, logged)."""
+    try:
+        case_id = int(request.match_info["case_id"])
+    except ValueError:
+        raise ApiError(400, "bad-parameter", "the case id must be an integer") from None
+    reason = (await json_object(request)).get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ApiError(400, "bad-field", "a supervisor's closing needs a reason", field="reason")
+    if not await request.app[SURVEYS].close_by_supervisor(case_id, reason.strip()):
+        raise ApiError(404, "case-not-open", f"no open case {case_id}")
+    return web.json_response({"case_id": case_id, "status": "closed"})
+
+
+def setup_callback_routes(app: web.Application) -> None:
+    r = functools.partial(access.route, app, tag="callbacks")
+    r("GET", "/api/surveys", list_surveys, roles=STAFF, summary="satisfaction survey answers")
+    r("POST", "/api/cases/{case_id}/close", close_case, roles=MANAGERS, summary="close a case")
+    r(
+        "GET",
+        "/api/callbacks",
+        list_callbacks,
+        roles=EVERYONE,
+        summary="the callback queue (agents: their cases' and calls' callbacks)",
+    )
+    r("POST", "/api/callbacks", create_callback, roles=EVERYONE, summary="queue a callback")
+    r(
+        "POST",
+        "/api/callbacks/{callback_id}/cancel",
+        cancel_callback,
+        roles=MANAGERS,
+        summary="cancel a callback",
+    )
+    r(
+        "POST",
+        "/api/callbacks/{callback_id}/reschedule",
+        reschedule_callback,
+        roles=MANAGERS,
+        summary="move a pending callback",
+    )
+
+
+
+
+
+
+
+
+
+
+

@@ -1,0 +1,26 @@
+"""Typed app and request keys that the callbacks feature publishes to the web layer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from callcenter.callbacks.dialer import Dialler
+from callcenter.callbacks.schedule import SchedulerSettings
+from callcenter.callbacks.sources import CallbackSources
+from callcenter.callbacks.store import CallbackRepository
+from callcenter.callbacks.survey import Surveys
+
+CALLBACKS = web.AppKey("callbacks", CallbackRepository)
+
+
+SCHEDULE = web.AppKey("schedule", SchedulerSettings)
+
+
+DIALLER = web.AppKey("dialler", Dialler)
+
+
+SURVEYS = web.AppKey("surveys", Surveys)
+
+
+SOURCES = web.AppKey("sources", CallbackSources)
+

@@ -1,0 +1,23 @@
+"""Typed app and request keys that the calls feature publishes to the web layer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from callcenter.calls.service import CallLogService
+from callcenter.calls.sink import FanOut
+from callcenter.calls.store import CallRepository
+from callcenter.calls.writer import CallWriter
+
+REPOSITORY = web.AppKey("repository", CallRepository)
+
+
+WRITER = web.AppKey("writer", CallWriter)
+
+
+CALLLOG = web.AppKey("calllog", CallLogService)
+
+
+# Where finished call records go: the writer and the metrics.
+RECORD_SINK = web.AppKey("record_sink", FanOut)
+

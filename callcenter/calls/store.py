@@ -1,0 +1,322 @@
+"""Reading and writing call records.
+
+Writes are idempotent upserts keyed by linkedid (segments by (linkedid,
+uniqueid, leg)), so the writer can retry a batch whose commit it never saw
+acknowledged without creating duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.agents.tables import AgentStateLogRow, WrapUpRow
+from callcenter.calls.record import CallRecord, Direction, Outcome, Party, RecordingSegment
+from callcenter.calls.tables import calls_table, segments_table
+from callcenter.kernel.db import to_datetime, to_epoch, upsert
+
+# Columns a later version of a call overwrites (everything but the keys and created_at).
+_CALL_UPDATE_COLUMNS = tuple(
+    c.name for c in calls_table.columns if c.name not in {"id", "linkedid", "created_at"}
+)
+_SEGMENT_UPDATE_COLUMNS = ("path", "started_at")
+
+
+
+
+
+
+def _call_row(record: CallRecord) -> dict[str, Any]:
+    return {
+        "linkedid": record.linkedid,
+        "direction": record.direction.value,
+        "caller_number": record.caller_number,
+        "caller_name": record.caller_name,
+        "dialled_number": record.dialled_number,
+        "queue": record.queue,
+        "arrived_at": to_datetime(record.arrived_at),
+        "answered_at": to_datetime(record.answered_at),
+        "ended_at": to_datetime(record.ended_at),
+        "answer_seconds": record.answer_seconds,
+        "rings_to_answer": record.rings_to_answer,
+        "answered_by": None if record.answered_by is None else record.answered_by.value,
+        "agent": record.agent,
+        "agent_name": record.agent_name,
+        "hold_seconds": record.hold_seconds,
+        "talk_seconds": record.talk_seconds,
+        "hangup_first": None if record.hangup_first is None else record.hangup_first.value,
+        "outcome": record.outcome.value,
+        "hangup_cause": record.hangup_cause,
+        "notes": list(record.notes),
+    }
+
+
+def _segment_row(segment: RecordingSegment) -> dict[str, Any]:
+    return {
+        "linkedid": segment.linkedid,
+        "uniqueid": segment.uniqueid,
+        "leg": segment.leg,
+        "path": segment.path,
+        "started_at": to_datetime(segment.started_at),
+    }
+
+
+def _segment_from_row(row: sa.Row[Any]) -> RecordingSegment:
+    return RecordingSegment(
+        linkedid=row.linkedid,
+        uniqueid=row.uniqueid,
+        leg=row.leg,
+        path=row.path,
+        started_at=to_epoch(row.started_at),
+    )
+
+
+def _record_from_row(row: sa.Row[Any], segments: Iterable[RecordingSegment]) -> CallRecord:
+    return CallRecord(
+        linkedid=row.linkedid,
+        direction=Direction(row.direction),
+        caller_number=row.caller_number,
+        caller_name=row.caller_name,
+        dialled_number=row.dialled_number,
+        queue=row.queue,
+        arrived_at=to_epoch(row.arrived_at),
+        answered_at=to_epoch(row.answered_at),
+        ended_at=to_epoch(row.ended_at),
+        answer_seconds=row.answer_seconds,
+        rings_to_answer=row.rings_to_answer,
+        answered_by=None if row.answered_by is None else Party(row.answered_by),
+        agent=row.agent,
+        agent_name=row.agent_name,
+        hold_seconds=row.hold_seconds,
+        talk_seconds=row.talk_seconds,
+        hangup_first=None if row.hangup_first is None else Party(row.hangup_first),
+        outcome=Outcome(row.outcome),
+        hangup_cause=row.hangup_cause,
+        recordings=tuple(segments),
+        notes=tuple(row.notes or ()),
+    )
+
+
+# Recordings come back in the order they started; uniqueid, then leg, break ties.
+_SEGMENT_ORDER = (
+    segments_table.c.linkedid,
+    segments_table.c.started_at.asc().nulls_last(),
+    segments_table.c.uniqueid,
+    segments_table.c.leg,
+)
+
+
+
+
+
+
+def _segment_rows(records: Iterable[CallRecord]) -> list[dict[str, Any]]:
+    """One row per (linkedid, uniqueid, leg); the last record's segment wins."""
+    return list(
+        {_segment_key(s): _segment_row(s) for r in records for s in r.recordings}.values()
+    )
+
+
+def _segment_key(segment: RecordingSegment) -> tuple[str, str, str]:
+    return (segment.linkedid, segment.uniqueid, segment.leg)
+
+
+def _handled_by(staff_no: str) -> sa.ColumnElement[bool]:
+    """An agent's own calls: those they were connected to (their state log's `on_call`
+    with the call's linkedid, which follows hot-desking) or whose wrap-up they filed.
+    Not the `agent` column: it holds the endpoint, another namespace than staff numbers."""
+    log = AgentStateLogRow.__table__
+    wrapups = WrapUpRow.__table__
+    return sa.or_(
+        calls_table.c.linkedid.in_(
+            sa.select(log.c.linkedid).where(
+                log.c.staff_no == staff_no, log.c.new_state == "on_call"
+            )
+        ),
+        calls_table.c.linkedid.in_(
+            sa.select(wrapups.c.linkedid).where(wrapups.c.staff_no == staff_no)
+        ),
+    )
+
+
+class CallRepository:
+    """Call records in the database; one short session per method."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]:
+        return self._session_factory
+
+    async def upsert_calls(self, records: Sequence[CallRecord]) -> None:
+        """Write a batch in one transaction; the last version of each linkedid wins.
+
+        Segments are merged by (linkedid, uniqueid, leg): a segment missing from a
+        later version is kept, because recordings on disk never disappear and
+        others (the recordings check) may have written it.
+        """
+        if not records:
+            return
+        latest = {r.linkedid: r for r in records}
+        # A call rebuilt from Asterisk's trail never replaces one the backend saw
+        # live (nor its segments): it is written only where no row exists yet.
+        live = [r for r in latest.values() if not r.reconstructed]
+        rebuilt = [r for r in latest.values() if r.reconstructed]
+        live_rows = [_call_row(r) for r in live]
+        rebuilt_rows = [_call_row(r) for r in rebuilt]
+        segment_rows = _segment_rows(live)
+        rebuilt_segment_rows = _segment_rows(rebuilt)
+        async with self._session_factory() as session, session.begin():
+            dialect = session.get_bind().dialect.name
+            call_insert = upsert(dialect, calls_table)
+            if live_rows:
+                call_stmt = call_insert.on_conflict_do_update(
+                    index_elements=[calls_table.c.linkedid],
+                    set_={
+                        **{name: call_insert.excluded[name] for name in _CALL_UPDATE_COLUMNS},
+                        "updated_at": sa.func.now(),
+                    },
+                )
+                await session.execute(call_stmt, live_rows)
+            if rebuilt_rows:
+                keep = call_insert.on_conflict_do_nothing(index_elements=[calls_table.c.linkedid])
+                await session.execute(keep, rebuilt_rows)
+            await self._upsert_segment_rows(session, segment_rows)
+            await self._upsert_segment_rows(session, rebuilt_segment_rows, replace=False)
+
+    async def upsert_segments(self, segments: Sequence[RecordingSegment]) -> None:
+        """Write recording segments on their own (found on disk before their call arrived)."""
+        rows = list({_segment_key(s): _segment_row(s) for s in segments}.values())
+        async with self._session_factory() as session, session.begin():
+            await self._upsert_segment_rows(session, rows)
+
+    @staticmethod
+    async def _upsert_segment_rows(
+        session: AsyncSession, rows: list[dict[str, Any]], *, replace: bool = True
+    ) -> None:
+        if not rows:
+            return
+        insert = upsert(session.get_bind().dialect.name, segments_table)
+        key = [segments_table.c.linkedid, segments_table.c.uniqueid, segments_table.c.leg]
+        stmt = (
+            insert.on_conflict_do_update(
+                index_elements=key,
+                set_={name: insert.excluded[name] for name in _SEGMENT_UPDATE_COLUMNS},
+            )
+            if replace
+            else insert.on_conflict_do_nothing(index_elements=key)
+        )
+        await session.execute(stmt, rows)
+
+    async def get(self, linkedid: str) -> CallRecord | None:
+        async with self._session_factory() as session:
+            row = (
+                await session.execute(
+                    sa.select(calls_table).where(calls_table.c.linkedid == linkedid)
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            segments = await self._segments_for(session, [linkedid])
+        return _record_from_row(row, segments.get(linkedid, ()))
+
+    async def list_calls(
+        self,
+        limit: int = 100,
+        offset: int = 0,
+        since: float | None = None,
+        handled_by: str | None = None,
+    ) -> list[CallRecord]:
+        """Calls in arrival order (epoch `since` inclusive); calls with no arrival time last.
+
+        `handled_by` (a staff number) keeps only that agent's calls (see `_handled_by`).
+        """
+        query = sa.select(calls_table)
+        if since is not None:
+            query = query.where(calls_table.c.arrived_at >= to_datetime(since))
+        if handled_by is not None:
+            query = query.where(_handled_by(handled_by))
+        query = (
+            query.order_by(calls_table.c.arrived_at.asc().nulls_last(), calls_table.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        async with self._session_factory() as session:
+            rows = (await session.execute(query)).all()
+            segments = await self._segments_for(session, [r.linkedid for r in rows])
+        return [_record_from_row(r, segments.get(r.linkedid, ())) for r in rows]
+
+    async def handled(self, staff_no: str, linkedids: Iterable[str]) -> set[str]:
+        """Which of these calls the agent handled (row-level rules for agent accounts)."""
+        wanted = sorted(set(linkedids))
+        if not wanted:
+            return set()
+        query = sa.select(calls_table.c.linkedid).where(
+            calls_table.c.linkedid.in_(wanted), _handled_by(staff_no)
+        )
+        async with self._session_factory() as session:
+            return set((await session.scalars(query)).all())
+
+    async def count(self) -> int:
+        async with self._session_factory() as session:
+            result = await session.scalar(sa.select(sa.func.count()).select_from(calls_table))
+        return int(result or 0)
+
+    async def segments_without_call(self) -> list[RecordingSegment]:
+        """Recordings whose call never reached the database (lost or still pending)."""
+        has_call = sa.exists().where(calls_table.c.linkedid == segments_table.c.linkedid)
+        query = sa.select(segments_table).where(~has_call).order_by(*_SEGMENT_ORDER)
+        async with self._session_factory() as session:
+            rows = (await session.execute(query)).all()
+        return [_segment_from_row(r) for r in rows]
+
+    async def all_segments(self) -> list[RecordingSegment]:
+        """Every recording segment (the recordings check compares them with the files)."""
+        async with self._session_factory() as session:
+            rows = (
+                await session.execute(sa.select(segments_table).order_by(*_SEGMENT_ORDER))
+            ).all()
+        return [_segment_from_row(r) for r in rows]
+
+    async def linkedids(self) -> list[str]:
+        async with self._session_factory() as session:
+            result = await session.scalars(
+                sa.select(calls_table.c.linkedid).order_by(calls_table.c.linkedid)
+            )
+            return list(result)
+
+    async def answered_calls_without_recording(self) -> list[CallRecord]:
+        """Agent-answered calls with no recording segment at all.
+
+        Only `Outcome.ANSWERED`: calls the system answered alone (IVR) have no
+        agent leg to record.
+        """
+        has_segment = sa.exists().where(segments_table.c.linkedid == calls_table.c.linkedid)
+        query = (
+            sa.select(calls_table)
+            .where(calls_table.c.outcome == Outcome.ANSWERED.value, ~has_segment)
+            .order_by(calls_table.c.arrived_at.asc().nulls_last(), calls_table.c.id)
+        )
+        async with self._session_factory() as session:
+            rows = (await session.execute(query)).all()
+        return [_record_from_row(r, ()) for r in rows]
+
+    @staticmethod
+    async def _segments_for(
+        session: AsyncSession, linkedids: Sequence[str]
+    ) -> dict[str, list[RecordingSegment]]:
+        if not linkedids:
+            return {}
+        query = (
+            sa.select(segments_table)
+            .where(segments_table.c.linkedid.in_(linkedids))
+            .order_by(*_SEGMENT_ORDER)
+        )
+        grouped: dict[str, list[RecordingSegment]] = {}
+        for row in (await session.execute(query)).all():
+            grouped.setdefault(row.linkedid, []).append(_segment_from_row(row))
+        return grouped

@@ -1,0 +1,528 @@
+"""HTTP API for quality inspection: samples, evaluations, draws, reports, recordings, audit.
+
+Row-level rules live here, next to the route table: an inspector (role qa)
+sees and plays only the samples assigned to them; supervisors and admins see
+all; agents are refused by the route policy. Every play or download of a
+recording is written to the audit log, and so is every refused attempt that
+reaches the handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.accounts.http import client_ip
+from callcenter.accounts.roles import MANAGERS, STAFF, Principal
+from callcenter.asr.store import transcript_view
+from callcenter.audit.store import AuditEntry
+from callcenter.calls.keys import RECORD_SINK, REPOSITORY
+from callcenter.kernel.web import access
+from callcenter.kernel.web.errors import ApiError
+from callcenter.kernel.web.keys import CONFIG, SUPERVISOR
+from callcenter.kernel.web.request import json_object
+from callcenter.qa.errors import QaError
+from callcenter.qa.keys import QA
+from callcenter.qa.masking import mask_call_record
+from callcenter.qa.model import SampleRow
+from callcenter.qa.runtime import QaState, make_qa
+from callcenter.qa.scoring import form_from_json
+from callcenter.recordings.recording import Recording
+
+log = logging.getLogger(__name__)
+
+# Mixed on the agent's channel first: the transcript's word times count from its start.
+_LEG_ORDER = {("mixed", "agent"): 0, ("agent", "agent-voice"): 1, ("caller", "customer-voice"): 2}
+
+
+
+
+def build_qa(app: web.Application) -> QaState:
+    return make_qa(app[CONFIG], app[REPOSITORY].session_factory)
+
+
+async def qa_context(app: web.Application) -> AsyncIterator[None]:
+    """QA wiring: the recordings catalogue sink and the housekeeping job (needs the database,
+    and the record sink and task supervisor when the telephony side runs)."""
+    state = build_qa(app)
+    app[QA] = state
+    undo: list[Callable[[], None]] = []
+    tasks: list[asyncio.Task[Any]] = []
+    if RECORD_SINK in app:
+        undo.append(app[RECORD_SINK].add(state.catalog))
+    if SUPERVISOR in app:
+        supervisor = app[SUPERVISOR]
+        tasks.append(supervisor.spawn("recordings-catalogue", state.catalog.run()))
+        minutes = state.service.settings.housekeeping_minutes
+        tasks.append(supervisor.spawn("qa-housekeeping", _every(minutes * 60.0, state)))
+    try:
+        yield
+    finally:
+        for remove in undo:
+            remove()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _every(seconds: float, state: QaState) -> None:
+    while True:
+        try:
+            await state.housekeeping()
+        except Exception:
+            log.exception("QA housekeeping failed; next try in %.0f s", seconds)
+        await asyncio.sleep(seconds)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _state(request: web.Request) -> QaState:
+    return request.app[QA]
+
+
+def _api(exc: QaError) -> ApiError:
+    return ApiError(exc.status, exc.error_id, exc.message, **exc.details)
+
+
+def _id(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad-parameter", f"{name} must be a number", got=raw) from None
+    if value < 1:
+        raise ApiError(400, "bad-parameter", f"{name} must be positive", got=raw)
+    return value
+
+
+
+
+def _inspector_only(principal: Principal) -> bool:
+    """Inspectors are limited to their own samples; managers (and admins) see everything."""
+    return not principal.is_manager
+
+
+def _when(raw: object, name: str) -> float | None:
+    """An epoch number or an ISO time with its offset."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed.timestamp()
+    raise ApiError(
+        400,
+        "bad-field",
+        f"{name} must be an epoch number or an ISO time with its offset",
+        field=name,
+        got=raw,
+    )
+
+
+def _recordings_json(recordings: list[Recording]) -> list[dict[str, Any]]:
+    ordered = sorted(
+        recordings, key=lambda r: (_LEG_ORDER.get((r.leg, r.source), 3), r.created_at, r.id or 0)
+    )
+    return [r.to_json() for r in ordered if not r.deleted]
+
+
+# -- samples -------------------------------------------------------------------------------------
+
+
+async def list_samples(request: web.Request) -> web.Response:
+    principal = access.principal(request)
+    query = request.query
+    mine = _inspector_only(principal) or query.get("mine") in {"1", "true", "yes"}
+    try:
+        rows = await _state(request).service.rows(
+            inspector=principal.username if mine else None,
+            month=query.get("month") or None,
+            status=query.get("status") or None,
+            agent=query.get("agent") or None,
+        )
+    except QaError as exc:
+        raise _api(exc) from None
+    now = time.time()
+    if mine:
+        return web.json_response({"samples": [r.to_json(now) for r in rows]})
+    # Managers: one line per sample, its first inspector's status, every inspector named.
+    by_sample: dict[int, list[SampleRow]] = {}
+    for row in rows:
+        by_sample.setdefault(row.sample.id, []).append(row)
+    samples = []
+    for group in by_sample.values():
+        line = group[0].to_json(now)
+        line["inspectors"] = [r.assignment.inspector for r in group if r.assignment is not None]
+        samples.append(line)
+    return web.json_response({"samples": samples})
+
+
+async def _visible_rows(request: web.Request, sample_id: int) -> tuple[Principal, list[SampleRow]]:
+    principal = access.principal(request)
+    rows = await _state(request).service.repository.list_rows(sample_id=sample_id)
+    if not rows:
+        raise ApiError(404, "sample-not-found", f"no sample {sample_id}", sample_id=sample_id)
+    if _inspector_only(principal):
+        rows = [r for r in rows if r.assignment and r.assignment.inspector == principal.username]
+        if not rows:
+            raise ApiError(
+                403,
+                "not-assigned",
+                f"sample {sample_id} is not assigned to you",
+                sample_id=sample_id,
+            )
+    return principal, rows
+
+
+async def get_sample(request: web.Request) -> web.Response:
+    sample_id = _id(request, "sample_id")
+    principal, rows = await _visible_rows(request, sample_id)
+    state = _state(request)
+    repository = state.service.repository
+    mine = next(
+        (r for r in rows if r.assignment and r.assignment.inspector == principal.username), None
+    )
+    row = mine or rows[0]
+    linkedid = row.sample.linkedid
+    record = await request.app[REPOSITORY].get(linkedid)
+    # The ASR side's view: masked words per leg and the checks (suggestions only).
+    asr = await transcript_view(
+        repository.session_factory,
+        linkedid,
+        asr_model_configured=request.app[CONFIG].asr_model_path is not None,
+    )
+    evaluation = None
+    if row.evaluation is not None:
+        evaluation = await state.service.evaluation(row.evaluation.id)
+    form = state.service.form if evaluation is None else form_from_json(evaluation.form)
+    body: dict[str, Any] = {
+        "sample": row.to_json(time.time()),
+        "call": None if record is None else mask_call_record(record.to_json()),
+        "recordings": _recordings_json(await state.recordings.for_call(linkedid)),
+        "transcript": asr.get("transcript"),
+        "checks": asr.get("checks", []),
+        "asr": asr.get("asr"),
+        "evaluation": None if evaluation is None else evaluation.to_json(),
+        "editable": mine is not None and (evaluation is None or not evaluation.locked),
+        "form": form.to_json(),
+    }
+    if principal.is_manager:
+        body["assignments"] = [r.assignment.to_json() for r in rows if r.assignment]
+        body["evaluations"] = [r.evaluation.to_json() for r in rows if r.evaluation]
+    return web.json_response(body)
+
+
+async def put_evaluation(request: web.Request) -> web.Response:
+    sample_id = _id(request, "sample_id")
+    principal = access.principal(request)
+    body = await json_object(request)
+    try:
+        evaluation, created = await _state(request).service.evaluate(
+            sample_id, principal.username, body, by=principal.username
+        )
+    except QaError as exc:
+        raise _api(exc) from None
+    return web.json_response({"evaluation": evaluation.to_json()}, status=201 if created else 200)
+
+
+async def get_evaluation(request: web.Request) -> web.Response:
+    principal = access.principal(request)
+    try:
+        evaluation = await _state(request).service.evaluation(_id(request, "evaluation_id"))
+    except QaError as exc:
+        raise _api(exc) from None
+    if _inspector_only(principal) and evaluation.inspector != principal.username:
+        raise ApiError(403, "not-assigned", "this evaluation is another inspector's")
+    return web.json_response({"evaluation": evaluation.to_json()})
+
+
+async def lock_evaluation(request: web.Request) -> web.Response:
+    principal = access.principal(request)
+    try:
+        evaluation = await _state(request).service.lock(
+            _id(request, "evaluation_id"), by=principal.username
+        )
+    except QaError as exc:
+        raise _api(exc) from None
+    return web.json_response({"evaluation": evaluation.to_json()})
+
+
+async def assign_sample(request: web.Request) -> web.Response:
+    principal = access.principal(request)
+    body = await json_object(request)
+    try:
+        assignments = await _state(request).service.assign(
+            _id(request, "sample_id"),
+            body.get("inspectors"),
+            due_at=_when(body.get("due_at"), "due_at"),
+            by=principal.username,
+        )
+    except QaError as exc:
+        raise _api(exc) from None
+    return web.json_response({"assignments": [a.to_json() for a in assignments]})
+
+
+# -- draws -----------------------------------------------------------------------------------------
+
+
+async def create_draw(request: web.Request) -> web.Response:
+    principal = access.principal(request)
+    body = await json_object(request)
+    month = body.get("month")
+    if not isinstance(month, str):
+        raise ApiError(400, "month-invalid", "month must be YYYY-MM", got=month)
+    assign = body.get("assign", True)
+    if not isinstance(assign, bool):
+        raise ApiError(400, "bad-field", "assign must be true or false", field="assign")
+    try:
+        outcome = await _state(request).service.draw(month, by=principal.username, assign=assign)
+    except QaError as exc:
+        raise _api(exc) from None
+    return web.json_response(outcome.to_json(), status=201)
+
+
+async def get_draw(request: web.Request) -> web.Response:
+    draw = await _state(request).service.repository.get_draw(_id(request, "draw_id"))
+    if draw is None:
+        raise ApiError(404, "draw-not-found", "no such draw")
+    return web.json_response({"draw": draw.to_json(with_candidates=True)})
+
+
+async def verify_draw(request: web.Request) -> web.Response:
+    try:
+        result = await _state(request).service.verify_draw(_id(request, "draw_id"))
+    except QaError as exc:
+        raise _api(exc) from None
+    return web.json_response(result.to_json())
+
+
+# -- reports ---------------------------------------------------------------------------------------
+
+
+async def calibration(request: web.Request) -> web.Response:
+    try:
+        view = await _state(request).service.calibration(request.match_info["linkedid"])
+    except QaError as exc:
+        raise _api(exc) from None
+    evaluations = await _state(request).service.repository.evaluations_of_call(view["linkedid"])
+    view["evaluations"] = [e.to_json() for e in evaluations]
+    view["form"] = _state(request).service.form.to_json()
+    return web.json_response(view)
+
+
+async def summary(request: web.Request) -> web.Response:
+    month = request.query.get("month", "")
+    try:
+        return web.json_response(await _state(request).service.summary(month))
+    except QaError as exc:
+        raise _api(exc) from None
+
+
+async def weekly(request: web.Request) -> web.Response:
+    week = request.query.get("week", "")
+    try:
+        report = await _state(request).service.weekly(week)
+    except QaError as exc:
+        raise _api(exc) from None
+    for defect in report["defects"]:
+        defect["by_agent"] = defect["agents"]
+        defect["agents"] = list(defect["agents"])
+    report["form"] = _state(request).service.form.to_json()
+    return web.json_response(report)
+
+
+async def get_form(request: web.Request) -> web.Response:
+    return web.json_response({"form": _state(request).service.form.to_json()})
+
+
+async def list_inspectors(request: web.Request) -> web.Response:
+    service = _state(request).service
+    load = await service.repository.open_load()
+    names = await service.inspectors()
+    return web.json_response(
+        {"inspectors": [{"username": n, "open": load.get(n, 0)} for n in sorted(names)]}
+    )
+
+
+# -- recordings and the audit log ------------------------------------------------------------------
+
+
+async def _audit(
+    request: web.Request,
+    principal: Principal,
+    action: str,
+    recording_id: int,
+    **details: Any,
+) -> None:
+    entry = AuditEntry(
+        actor=principal.username,
+        role=principal.role.value,
+        action=action,
+        object_type="recording",
+        object_id=str(recording_id),
+        at=time.time(),
+        ip=client_ip(request),
+        details={k: v for k, v in details.items() if v is not None},
+    )
+    try:
+        await _state(request).audit.record(entry)
+    except Exception:
+        # No audit row, no audio: an access that cannot be recorded is not served.
+        log.exception("audit log write failed")
+        raise ApiError(503, "audit-unavailable", "the access cannot be audited now") from None
+
+
+async def recording_audio(request: web.Request) -> web.StreamResponse:
+    principal = access.principal(request)
+    recording_id = _id(request, "recording_id")
+    state = _state(request)
+    recording = await state.recordings.get(recording_id)
+    if recording is None:
+        raise ApiError(404, "recording-not-found", f"no recording {recording_id}")
+    if _inspector_only(principal) and not await state.service.repository.is_assigned(
+        principal.username, recording.linkedid, principal.user_id
+    ):
+        await _audit(request, principal, "denied", recording_id, linkedid=recording.linkedid)
+        raise ApiError(
+            403,
+            "not-assigned",
+            "inspectors may only play calls sampled and assigned to them",
+            linkedid=recording.linkedid,
+        )
+    if recording.deleted:
+        raise ApiError(
+            410,
+            "recording-deleted",
+            f"recording {recording_id} was deleted ({recording.delete_reason})",
+            deleted_at=recording.deleted_at,
+        )
+    path = state.catalog.root / recording.path
+    if not await asyncio.to_thread(path.is_file):
+        raise ApiError(
+            404, "recording-file-missing", f"the file of recording {recording_id} is gone"
+        )
+    download = request.query.get("download") in {"1", "true", "yes"}
+    await _audit(
+        request,
+        principal,
+        "download" if download else "play",
+        recording_id,
+        linkedid=recording.linkedid,
+        leg=recording.leg,
+        range=request.headers.get("Range"),
+    )
+    headers = {"Content-Type": "audio/wav", "Cache-Control": "private, no-store"}
+    if download:
+        name = f"{recording.linkedid}-{recording.leg}-{recording.id}.wav"
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return web.FileResponse(path, headers=headers)
+
+
+async def audit_log(request: web.Request) -> web.Response:
+    query = request.query
+    try:
+        limit = int(query.get("limit", "100"))
+        since = float(query["since"]) if query.get("since") else None
+    except ValueError:
+        raise ApiError(400, "bad-parameter", "limit and since must be numbers") from None
+    if not 1 <= limit <= 1000:
+        raise ApiError(400, "bad-parameter", "limit must be 1-1000", got=limit)
+    entries = await _state(request).audit.search(
+        actor=query.get("actor") or None,
+        action=query.get("action") or None,
+        object_type=query.get("object_type") or None,
+        object_id=query.get("object_id") or None,
+        since=since,
+        limit=limit,
+    )
+    return web.json_response({"entries": [e.to_json() for e in entries]})
+
+
+def setup_qa_routes(app: web.Application) -> None:
+    r = functools.partial(access.route, app, tag="qa")
+    r("GET", "/api/qa/samples", list_samples, roles=STAFF, summary="QA samples (inspectors: own)")
+    r(
+        "GET",
+        "/api/qa/samples/{sample_id}",
+        get_sample,
+        roles=STAFF,
+        summary="one sample to inspect",
+    )
+    r(
+        "PUT",
+        "/api/qa/samples/{sample_id}/evaluation",
+        put_evaluation,
+        roles=STAFF,
+        summary="submit or edit one's evaluation of a sample (until locked)",
+    )
+    r(
+        "POST",
+        "/api/qa/samples/{sample_id}/assign",
+        assign_sample,
+        roles=MANAGERS,
+        summary="assign a sample to inspectors (several: calibration)",
+    )
+    r(
+        "GET",
+        "/api/qa/evaluations/{evaluation_id}",
+        get_evaluation,
+        roles=STAFF,
+        summary="an evaluation with its edit history",
+    )
+    r(
+        "POST",
+        "/api/qa/evaluations/{evaluation_id}/lock",
+        lock_evaluation,
+        roles=MANAGERS,
+        summary="lock an evaluation",
+    )
+    r("POST", "/api/qa/draws", create_draw, roles=MANAGERS, summary="run a month's QA draw")
+    r(
+        "GET",
+        "/api/qa/draws/{draw_id}",
+        get_draw,
+        roles=MANAGERS,
+        summary="a draw with its seed and candidate set",
+    )
+    r(
+        "GET",
+        "/api/qa/draws/{draw_id}/verify",
+        verify_draw,
+        roles=MANAGERS,
+        summary="re-run a draw from its stored seed and compare",
+    )
+    r(
+        "GET",
+        "/api/qa/calibration/{linkedid}",
+        calibration,
+        roles=MANAGERS,
+        summary="inspectors' scores of one call side by side",
+    )
+    r("GET", "/api/qa/summary", summary, roles=STAFF, summary="monthly QA summary per agent")
+    r("GET", "/api/qa/reports/weekly", weekly, roles=STAFF, summary="the week's common defects")
+    r("GET", "/api/qa/form", get_form, roles=STAFF, summary="the scoring form")
+    r("GET", "/api/qa/inspectors", list_inspectors, roles=MANAGERS, summary="QA inspectors")
+    r(
+        "GET",
+        "/api/recordings/{recording_id}/audio",
+        recording_audio,
+        roles=STAFF,
+        summary="a recording (range requests; audited; inspectors: assigned calls only)",
+    )
+    r("GET", "/api/audit", audit_log, roles=MANAGERS, summary="the audit log")

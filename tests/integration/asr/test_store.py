@@ -1,0 +1,254 @@
+"""Transcripts and script checks on SQLite and PostgreSQL: the backlog, a resumable run
+through the real worker pool (scripted engine), failures, the masked view."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.agents.store import AgentRepository, Compliance
+from callcenter.asr.engine import AsrError, Transcript, Word
+from callcenter.asr.service import Transcriber
+from callcenter.asr.store import AsrRepository, LegJob, transcript_view
+from callcenter.asr.tables import script_checks_table, transcripts_table
+from callcenter.asr.worker import TranscriptionPool
+from callcenter.calls.record import CallRecord, Direction, Outcome, Party, RecordingSegment
+from callcenter.calls.store import CallRepository
+from callcenter.kernel.db import create_engine, create_session_factory
+from callcenter.qa.checks import script_settings
+from callcenter.qa.tables import samples_table
+from tests.support.asr_engines import ScriptedEngine
+
+T0 = 1_763_000_000.0
+GREETING = "您好客服部工号1001"  # the scripted engine says the file's stem
+
+
+@pytest.fixture
+async def sessions(migrated_db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(migrated_db_url)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+def _wav(path: Path, seconds: float = 0.5) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed"]
+    subprocess.run(["sox", "-n", *fmt, str(path), "trim", "0", str(seconds)], check=True)
+
+
+def make_call(
+    linkedid: str,
+    recordings: Path | None,
+    *,
+    agent_file: str = GREETING,
+    caller_file: str = "customer",
+    final: bool = True,
+) -> CallRecord:
+    """An answered call with the dialplan's four files; WAVs written for the voice legs."""
+    uid = f"{linkedid[:-2]}.9"
+    day = f"2025/11/13/{linkedid}"
+    legs = {
+        "caller": f"{day}/{linkedid}-caller.wav",
+        "agent": f"{day}/{uid}-agent.wav",
+        "agent-voice": f"{day}/{agent_file}.wav",
+        "customer-voice": f"{day}/{caller_file}.wav",
+    }
+    if recordings is not None:
+        for leg in ("agent-voice", "customer-voice"):
+            if not legs[leg].endswith("missing.wav"):
+                _wav(recordings / legs[leg])
+    segments = tuple(
+        RecordingSegment(linkedid, linkedid if leg == "caller" else uid, leg, path, T0 + 5)
+        for leg, path in legs.items()
+    )
+    return CallRecord(
+        linkedid=linkedid,
+        direction=Direction.INBOUND,
+        caller_number="13800138000",
+        caller_name=None,
+        dialled_number="600",
+        queue="support",
+        arrived_at=T0,
+        answered_at=T0 + 5,
+        ended_at=T0 + 65 if final else None,
+        answer_seconds=5.0,
+        rings_to_answer=1,
+        answered_by=Party.AGENT,
+        agent="1001",
+        agent_name="Agent 1001",
+        hold_seconds=5.0,
+        talk_seconds=60.0,
+        hangup_first=Party.CALLER,
+        outcome=Outcome.ANSWERED,
+        recordings=segments,
+    )
+
+
+async def store(
+    sessions: async_sessionmaker[AsyncSession], *calls: CallRecord, sampled: tuple[str, ...] = ()
+) -> None:
+    repository = CallRepository(sessions)
+    await repository.upsert_calls(list(calls))
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        for linkedid in sampled:
+            await session.execute(
+                sa.insert(samples_table).values(
+                    linkedid=linkedid,
+                    month="2025-11",
+                    agent="1001",
+                    reason="random",
+                    reasons=["random"],
+                    created_at=now,
+                )
+            )
+
+
+async def test_backlog_is_the_voice_legs_of_sampled_calls_then_all_on_request(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await store(
+        sessions,
+        make_call("1763000001.1", None),
+        make_call("1763000002.1", None),
+        sampled=("1763000002.1",),
+    )
+    # segments of a call that is not final yet (no call row): never in the backlog
+    await CallRepository(sessions).upsert_segments(
+        [RecordingSegment("1763000003.1", "1763000003.2", "agent-voice", "x/a.wav")]
+    )
+    repo = AsrRepository(sessions)
+    sampled = await repo.backlog(include_all=False)
+    assert {(j.linkedid, j.leg) for j in sampled} == {
+        ("1763000002.1", "agent"),
+        ("1763000002.1", "caller"),
+    }
+    assert all(j.sampled for j in sampled)
+    everything = await repo.backlog(include_all=True)
+    assert len(everything) == 4
+    assert [j.sampled for j in everything] == [True, True, False, False]  # sampled first
+    assert await repo.backlog_count(include_all=False) == 2
+    assert await repo.backlog_count(include_all=True) == 4
+
+    job = sampled[0]
+    await repo.save_transcript(
+        job,
+        Transcript((Word("안녕", 0.1, 0.5, 0.9),), "안녕", 3.0, "vosk", "m"),
+        language="ko",
+    )
+    await repo.save_transcript(
+        sampled[1], AsrError("audio-not-found", "gone"), language="ko", engine="vosk"
+    )
+    assert await repo.backlog_count(include_all=False) == 0
+    assert await repo.pending_legs("1763000002.1") == 0
+    assert await repo.retry_failed() == 1
+    assert [(j.leg) for j in await repo.backlog(include_all=False)] == [sampled[1].leg]
+    stored = await repo.transcripts("1763000002.1")
+    assert [t.words for t in stored if t.status == "done"] == [(Word("안녕", 0.1, 0.5, 0.9),)]
+
+
+async def test_a_run_is_resumable_and_stores_words_failures_and_checks(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    recordings = tmp_path / "recordings"
+    good = make_call("1763000010.1", recordings)
+    broken = make_call("1763000020.1", recordings, agent_file="missing", caller_file="bad-alaw")
+    await store(sessions, good, broken, sampled=("1763000010.1", "1763000020.1"))
+    await AgentRepository(sessions).save_compliance(
+        Compliance("1763000010.1", "1001", T0 + 5, 0.4, False, True, ()), T0 + 70
+    )
+    repo = AsrRepository(sessions)
+    pool = TranscriptionPool(ScriptedEngine, workers=1)
+    transcriber = Transcriber(repo, pool, recordings, script_settings("zh-CN"))
+    progress: list[tuple[int, int]] = []
+    try:
+        first = await transcriber.run_once(
+            limit=1, progress=lambda r, job: progress.append((r.done, r.total))
+        )
+        assert (first.total, first.transcribed, first.failed) == (1, 1, 0)
+        assert progress == [(1, 1)]
+        assert transcriber.backlog == 3
+        rest = await transcriber.run_once()
+        assert (rest.total, rest.transcribed, rest.failed) == (3, 1, 2)
+        again = await transcriber.run_once()
+        assert again.total == 0
+    finally:
+        await pool.close()
+
+    legs = {(t.linkedid, t.leg): t for t in await repo.transcripts("1763000010.1")}
+    agent = legs[("1763000010.1", "agent")]
+    assert agent.status == "done" and agent.words[0].word == GREETING
+    assert agent.duration == pytest.approx(0.5)
+    assert legs[("1763000010.1", "caller")].text == "customer"
+    failed = {t.leg: t for t in await repo.transcripts("1763000020.1")}
+    assert failed["agent"].status == "failed" and failed["agent"].error is not None
+    assert failed["agent"].error.startswith("audio-not-found:")
+    assert failed["caller"].error is not None
+    assert failed["caller"].error.startswith("audio-not-pcm:")
+
+    checks = {c["check"]: c for c in await repo.checks("1763000010.1")}
+    assert checks["greeting"]["passed"] is True
+    assert checks["forbidden-phrases"]["passed"] is True
+    assert checks["closing-question"]["passed"] is False
+    assert checks["greeting"]["evidence"][0]["words"][0]["word"] == GREETING
+    unchecked = await repo.checks("1763000020.1")
+    assert {c["passed"] for c in unchecked} == {None}
+    assert "could not be transcribed: audio-not-found" in unchecked[0]["detail"]
+    async with sessions() as session:
+        assert await session.scalar(sa.select(sa.func.count()).select_from(transcripts_table)) == 4
+        rows = await session.scalar(sa.select(sa.func.count()).select_from(script_checks_table))
+        assert rows == 8
+
+
+async def test_view_masks_numbers_and_shows_the_checks_that_need_no_asr(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    call = make_call("1763000030.1", None)
+    await store(sessions, call, sampled=(call.linkedid,))
+    # without any transcript and no model: the no-ASR checks, and why no script checks
+    await AgentRepository(sessions).save_compliance(
+        Compliance(
+            call.linkedid, "1001", T0 + 5, 7.5, True, True, ("dead-air", "agent-hung-up-first")
+        ),
+        T0 + 70,
+    )
+    off = await transcript_view(sessions, call.linkedid, asr_model_configured=False)
+    assert off["transcript"] is None
+    assert off["asr"]["status"] == "off"
+    assert "no ASR model configured: set CALLCENTER_ASR_MODEL" in off["asr"]["message"]
+    by_check = {c["check"]: c for c in off["checks"]}
+    assert by_check["dead-air"]["passed"] is False and "7.5 s" in by_check["dead-air"]["detail"]
+    assert by_check["hang-up-order"]["passed"] is False
+    assert by_check["greeting"]["passed"] is None
+    pending = await transcript_view(sessions, call.linkedid)
+    assert pending["asr"]["status"] == "pending" and pending["asr"]["pending_legs"] == 2
+
+    repo = AsrRepository(sessions)
+    said = "我 的 手机 是 1 3 9 1 2 3 4 5 6 7 8 您 还 有 什么 需要 帮助 的 吗".split()
+    words = tuple(Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate(said))
+    job = LegJob(call.linkedid, "1763000030.9", "agent", "a.wav", True)
+    await repo.save_transcript(
+        job, Transcript(words, " ".join(said), 30.0, "vosk", "m"), language="zh-CN"
+    )
+    view = await transcript_view(sessions, call.linkedid, asr_model_configured=True)
+    assert view["asr"]["status"] == "partial"  # the caller leg is still waiting
+    agent_words = [w["word"] for w in view["transcript"]["agent"]]
+    assert agent_words[4:15] == [*"1 3 9 * * * * 5 6 7 8".split()]
+    assert view["transcript"]["agent"][4]["start"] == 2.0
+    assert view["transcript"]["agent"][0]["uniqueid"] == "1763000030.9"
+    assert "1 3 9 * * * * 5 6 7 8" in view["text"]["agent"]
+    assert view["transcript"]["caller"] == []
+    assert view["legs"][0]["status"] == "done" and view["legs"][0]["words"] == len(said)
+    # the raw words stay in the database: masking is for showing and exporting
+    stored = await repo.transcripts(call.linkedid)
+    assert stored[0].words[7].word == "1"
+    assert time.time() - stored[0].created_at < 60
