@@ -47,7 +47,8 @@ from callcenter.config import AmiConfig, RingConfig  # noqa: E402
 from callcenter.dashboard.definitions import MetricSettings  # noqa: E402
 from callcenter.dashboard.live import LiveModel  # noqa: E402
 from callcenter.dashboard.service import DashboardService  # noqa: E402
-from callcenter.kernel.web.fanout import Broadcaster, serve_websocket  # noqa: E402
+from callcenter.kernel.fanout import Broadcaster  # noqa: E402
+from callcenter.kernel.web.websocket import serve_websocket  # noqa: E402
 
 EVENTS_PER_CALL = 8
 _EVENTS_SEEN = re.compile(r'"events_seen":(\d+)')

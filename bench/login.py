@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from callcenter.accounts.passwords import DEFAULT_PARAMS  # noqa: E402
-from callcenter.accounts.roles import Role  # noqa: E402
 from callcenter.accounts.service import Accounts, LoginFailed  # noqa: E402
 from callcenter.accounts.store import AccountRepository  # noqa: E402
 from callcenter.config import AuthConfig  # noqa: E402
 from callcenter.kernel.db import create_engine, create_session_factory  # noqa: E402
 from callcenter.kernel.migrate import upgrade_to_head  # noqa: E402
+from callcenter.kernel.roles import Role  # noqa: E402
 
 
 def _kdf() -> float:

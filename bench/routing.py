@@ -53,6 +53,7 @@ from callcenter.agents.domain import (  # noqa: E402
     BoardSettings,
     Transition,
 )
+from callcenter.agents.service import AgentService  # noqa: E402
 from callcenter.agi.fastagi import FastAgiServer  # noqa: E402
 from callcenter.ami.frame import FrameParser  # noqa: E402
 from callcenter.calls.tracker import CallTracker  # noqa: E402
@@ -134,7 +135,7 @@ def measure_baseline(data: bytes, events: int, repeat: int) -> Baseline:
 
 
 class MemoryRepository:
-    """The methods Router calls, in memory: the database is out of this measurement."""
+    """The methods the agent service calls, in memory: the database is out of this measurement."""
 
     def __init__(self) -> None:
         self.recorded = 0
@@ -241,12 +242,8 @@ class RoutingBench:
             self.board.add(Agent(staff, f"Agent {staff}", staff, frozenset({SKILL})))
             self.board.login(staff, now)
         self.repository = MemoryRepository()
-        self.router = Router(
-            self.board,
-            cast("AgentRepository", self.repository),
-            RouteSettings(),
-            OpeningHours((), "UTC"),
-        )
+        self.agents = AgentService(self.board, cast("AgentRepository", self.repository))
+        self.router = Router(self.agents, RouteSettings(), OpeningHours((), "UTC"))
         self.server = FastAgiServer("127.0.0.1", 0, self.router.handlers())
         self.feed = CorpusFeed(body, ends, feed_rate, self.router)
         self.wrap_ups = 0
@@ -260,8 +257,8 @@ class RoutingBench:
                     self.feed.tracker.feed(message)
                     self.router.on_event(message)
                     if message.get("UserEvent") == "BenchWrapUpDone":
-                        # The agent presses "done" in the UI (Router.act-like, not an AMI event).
-                        self.router.finish_wrap_up(message.get("Agent") or "")
+                        # The agent presses "done" in the UI (not an AMI event).
+                        self.agents.finish_wrap_up(message.get("Agent") or "")
                         self.wrap_ups += 1
         finally:
             writer.close()
@@ -273,8 +270,8 @@ class RoutingBench:
         ami = await asyncio.start_server(self._serve_ami, "127.0.0.1", 0)
         ami_port = int(ami.sockets[0].getsockname()[1])
         tasks = [
-            asyncio.create_task(self.router.run_persistence(), name="router-persistence"),
-            asyncio.create_task(self.router.run_ticks(), name="router-ticks"),
+            asyncio.create_task(self.agents.run_persistence(), name="router-persistence"),
+            asyncio.create_task(self.agents.run_ticks(), name="router-ticks"),
             asyncio.create_task(self.feed.run(), name="corpus-feed"),
         ]
         results: list[Phase] = []
@@ -336,7 +333,7 @@ class RoutingBench:
             raise SystemExit(f"routing client failed ({proc.returncode})")
         handler = sorted(self.router.stats.latencies)
         await asyncio.sleep(0.05)  # the last AMI frames of the client
-        await self.router.flush()
+        await self.agents.flush()
         not_available = sum(
             1 for st in self.board.status.values() if st.state is not AgentState.AVAILABLE
         )

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callcenter.qa.scoring import DEFAULT_FORM, ScoreForm, ScoringError, parse_form
-
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
@@ -249,7 +247,9 @@ class QaConfig:
     due_days: float = 7.0  # an assignment is due this long after it is made
     lock_days: float = 14.0  # evaluations lock this long after submission; 0: only by hand
     defect_below: float | None = None  # item scores below this are defects (None: midpoint)
-    form: ScoreForm = DEFAULT_FORM
+    # The scoring form as JSON (CALLCENTER_QA_FORM, a file already read); "" for the
+    # default form. QA parses and checks it (callcenter.qa.scoring.score_form).
+    form_spec: str = ""
     inspectors: tuple[str, ...] = ()  # inspectors besides the users with the qa role
     retention_days: int = 365  # recordings are deleted after this; 0: kept forever
     housekeeping_minutes: float = 60.0  # how often retention and automatic locks run
@@ -538,18 +538,12 @@ def _qa(env: Mapping[str, str]) -> QaConfig:
     long = _float(env, "CALLCENTER_QA_LONG_CALL_SECONDS", 900.0)
     if long <= short:
         raise ConfigError("CALLCENTER_QA_LONG_CALL_SECONDS must be above the short-call threshold")
-    form = DEFAULT_FORM
     spec = env.get("CALLCENTER_QA_FORM", "").strip()
-    if spec:
-        if not spec.startswith("{"):
-            try:
-                spec = Path(spec).expanduser().read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(f"CALLCENTER_QA_FORM: cannot read the form file: {exc}") from None
+    if spec and not spec.startswith("{"):
         try:
-            form = parse_form(spec)
-        except ScoringError as exc:
-            raise ConfigError(f"CALLCENTER_QA_FORM: {exc.message}") from None
+            spec = Path(spec).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"CALLCENTER_QA_FORM: cannot read the form file: {exc}") from None
     below = env.get("CALLCENTER_QA_DEFECT_BELOW", "")
     return QaConfig(
         samples_min=low,
@@ -560,7 +554,7 @@ def _qa(env: Mapping[str, str]) -> QaConfig:
         due_days=_float(env, "CALLCENTER_QA_DUE_DAYS", 7.0),
         lock_days=_nonnegative(env, "CALLCENTER_QA_LOCK_DAYS", 14.0),
         defect_below=_float(env, "CALLCENTER_QA_DEFECT_BELOW", 1.0) if below else None,
-        form=form,
+        form_spec=spec,
         inspectors=_tuple(env, "CALLCENTER_QA_INSPECTORS", ()),
         retention_days=retention,
         housekeeping_minutes=_float(env, "CALLCENTER_QA_HOUSEKEEPING_MINUTES", 60.0),

@@ -21,6 +21,8 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
+from callcenter.kernel.errors import DomainError
+
 SCHEME = "scrypt"
 SALT_BYTES = 16
 MAX_PASSWORD_CHARS = 1024  # a bound on the work an attacker can ask for, far above real use
@@ -46,12 +48,8 @@ class ScryptParams:
 DEFAULT_PARAMS = ScryptParams()
 
 
-class PasswordPolicyError(ValueError):
+class PasswordPolicyError(DomainError, ValueError):
     """The new password breaks the policy; the message says which rule."""
-
-    def __init__(self, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.error_id = error_id
 
 
 def _b64(raw: bytes) -> str:

@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from callcenter.accounts import passwords
 from callcenter.accounts.passwords import DEFAULT_PARAMS, PasswordPolicyError, ScryptParams
-from callcenter.accounts.roles import Principal, Role
 from callcenter.accounts.store import AccountRepository, StoredSession
 from callcenter.accounts.throttle import LoginThrottle, ThrottleSettings
 from callcenter.accounts.users import (
@@ -29,6 +30,8 @@ from callcenter.accounts.users import (
     parse_role,
 )
 from callcenter.config import AuthConfig
+from callcenter.kernel.errors import Kind
+from callcenter.kernel.roles import Principal, Role
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +40,12 @@ GENERIC_LOGIN_ERROR = "wrong username or password"
 
 
 class LoginFailed(AccountError):
-    pass
+    default_kind = Kind.UNAUTHENTICATED
 
 
 class LoginThrottled(AccountError):
+    default_kind = Kind.THROTTLED
+
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             "login-throttled",
@@ -68,6 +73,14 @@ def throttle_settings(config: AuthConfig) -> ThrottleSettings:
         lockout=config.login_lockout,
         max_lockout=config.login_max_lockout,
     )
+
+
+async def enabled_users(
+    session_factory: async_sessionmaker[AsyncSession], role: Role
+) -> dict[str, int]:
+    """Username -> user id of the enabled users with this role (QA's inspectors)."""
+    users = await AccountRepository(session_factory).list_users()
+    return {u.username: u.id for u in users if u.role is role and not u.disabled}
 
 
 class Accounts:

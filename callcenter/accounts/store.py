@@ -8,22 +8,18 @@ enabled, so disabling an account ends its sessions at their next request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.accounts.roles import Role
 from callcenter.accounts.tables import SessionRow, UserRow
 from callcenter.accounts.users import AccountError, User
+from callcenter.kernel.clock import to_datetime
+from callcenter.kernel.roles import Role
 
 USER_AGENT_CHARS = 512
-
-
-def _dt(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _user(row: UserRow) -> User:
@@ -72,8 +68,8 @@ class AccountRepository:
             staff_no=staff_no,
             password_hash=password_hash,
             disabled=False,
-            created_at=_dt(now),
-            password_changed_at=_dt(now),
+            created_at=to_datetime(now),
+            password_changed_at=to_datetime(now),
         )
         try:
             async with self._sessions() as session, session.begin():
@@ -135,7 +131,7 @@ class AccountRepository:
             if row is None:
                 raise _unknown(username)
             row.password_hash = password_hash
-            row.password_changed_at = _dt(now)
+            row.password_changed_at = to_datetime(now)
             ends = sa.delete(SessionRow).where(SessionRow.user_id == row.id)
             if keep_session is not None:
                 ends = ends.where(SessionRow.id != keep_session)
@@ -176,9 +172,9 @@ class AccountRepository:
             token_hash=token_hash,
             user_id=user_id,
             csrf_token=csrf_token,
-            created_at=_dt(now),
-            last_seen_at=_dt(now),
-            expires_at=_dt(expires_at),
+            created_at=to_datetime(now),
+            last_seen_at=to_datetime(now),
+            expires_at=to_datetime(expires_at),
             ip=ip,
             user_agent=user_agent[:USER_AGENT_CHARS] if user_agent else None,
         )
@@ -205,7 +201,7 @@ class AccountRepository:
             await session.execute(
                 sa.update(SessionRow)
                 .where(SessionRow.id == session_id)
-                .values(last_seen_at=_dt(now))
+                .values(last_seen_at=to_datetime(now))
             )
 
     async def delete_session(self, token_hash: str) -> bool:
@@ -232,8 +228,8 @@ class AccountRepository:
             result = await session.execute(
                 sa.delete(SessionRow).where(
                     sa.or_(
-                        SessionRow.expires_at <= _dt(now),
-                        SessionRow.last_seen_at <= _dt(now - idle),
+                        SessionRow.expires_at <= to_datetime(now),
+                        SessionRow.last_seen_at <= to_datetime(now - idle),
                     )
                 )
             )

@@ -6,20 +6,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from callcenter.accounts.roles import Principal, Role
+from callcenter.kernel.errors import DomainError
+from callcenter.kernel.roles import Principal, Role
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 STAFF_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")  # as callcenter.agents.http accepts it
 MAX_DISPLAY_NAME = 200
 
 
-class AccountError(ValueError):
+class AccountError(DomainError, ValueError):
     """An account operation refused; `error_id` is stable, the message says what to fix."""
 
-    def __init__(self, error_id: str, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.error_id = error_id
-        self.details = details
+    not_found_ids = frozenset({"user-not-found"})
+    conflict_ids = frozenset({"username-taken", "staff-no-taken", "last-admin"})
 
 
 @dataclass(frozen=True)

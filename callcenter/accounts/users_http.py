@@ -7,22 +7,12 @@ import functools
 from aiohttp import web
 
 from callcenter.accounts.keys import ACCOUNTS, SESSION
-from callcenter.accounts.roles import ADMINS
-from callcenter.accounts.users import AccountError
+from callcenter.kernel.roles import ADMINS
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.request import json_object
 
-_NOT_FOUND = {"user-not-found"}
-_CONFLICT = {"username-taken", "staff-no-taken", "last-admin"}
 _CHANGEABLE = {"role", "display_name", "staff_no", "disabled"}
-
-
-def _error(exc: AccountError) -> ApiError:
-    status = 404 if exc.error_id in _NOT_FOUND else 409 if exc.error_id in _CONFLICT else 400
-    return ApiError(status, exc.error_id, str(exc), **exc.details)
-
-
 
 
 async def list_users(request: web.Request) -> web.Response:
@@ -31,25 +21,19 @@ async def list_users(request: web.Request) -> web.Response:
 
 
 async def get_user(request: web.Request) -> web.Response:
-    try:
-        user = await request.app[ACCOUNTS].user(request.match_info["username"])
-    except AccountError as exc:
-        raise _error(exc) from None
+    user = await request.app[ACCOUNTS].user(request.match_info["username"])
     return web.json_response(user.to_json())
 
 
 async def create_user(request: web.Request) -> web.Response:
     body = await json_object(request)
-    try:
-        user = await request.app[ACCOUNTS].create_user(
-            body.get("username"),
-            role=body.get("role"),
-            password=body.get("password"),
-            display_name=body.get("display_name"),
-            staff_no=body.get("staff_no"),
-        )
-    except AccountError as exc:
-        raise _error(exc) from None
+    user = await request.app[ACCOUNTS].create_user(
+        body.get("username"),
+        role=body.get("role"),
+        password=body.get("password"),
+        display_name=body.get("display_name"),
+        staff_no=body.get("staff_no"),
+    )
     return web.json_response(user.to_json(), status=201)
 
 
@@ -67,16 +51,13 @@ async def change_user(request: web.Request) -> web.Response:
     disabled = body.get("disabled")
     if disabled is not None and not isinstance(disabled, bool):
         raise ApiError(400, "bad-field", "disabled must be true or false", field="disabled")
-    try:
-        user = await request.app[ACCOUNTS].change(
-            request.match_info["username"],
-            role=body.get("role"),
-            display_name=body.get("display_name"),
-            staff_no=body["staff_no"] if "staff_no" in body else ...,
-            disabled=disabled,
-        )
-    except AccountError as exc:
-        raise _error(exc) from None
+    user = await request.app[ACCOUNTS].change(
+        request.match_info["username"],
+        role=body.get("role"),
+        display_name=body.get("display_name"),
+        staff_no=body["staff_no"] if "staff_no" in body else ...,
+        disabled=disabled,
+    )
     return web.json_response(user.to_json())
 
 
@@ -84,22 +65,16 @@ async def set_password(request: web.Request) -> web.Response:
     """An admin sets someone's password; their sessions end (the admin's own current one stays)."""
     body = await json_object(request)
     active = request.get(SESSION)
-    try:
-        user = await request.app[ACCOUNTS].set_password(
-            request.match_info["username"],
-            body.get("password"),
-            keep_session=active.session.id if active is not None else None,
-        )
-    except AccountError as exc:
-        raise _error(exc) from None
+    user = await request.app[ACCOUNTS].set_password(
+        request.match_info["username"],
+        body.get("password"),
+        keep_session=active.session.id if active is not None else None,
+    )
     return web.json_response(user.to_json())
 
 
 async def _enable(request: web.Request, disabled: bool) -> web.Response:
-    try:
-        user = await request.app[ACCOUNTS].change(request.match_info["username"], disabled=disabled)
-    except AccountError as exc:
-        raise _error(exc) from None
+    user = await request.app[ACCOUNTS].change(request.match_info["username"], disabled=disabled)
     return web.json_response(user.to_json())
 
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from callcenter.config import DEFAULT_PAUSE_REASONS
+from callcenter.kernel.errors import DomainError
 
 
 class AgentState(enum.StrEnum):
@@ -33,12 +35,14 @@ class AgentState(enum.StrEnum):
 MISSED_CALLS = "missed-calls"
 
 
-class AgentError(ValueError):
+class AgentError(DomainError, ValueError):
     """An agent action that cannot be done now; `error_id` is stable for the API."""
 
-    def __init__(self, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.error_id = error_id
+    not_found_ids = frozenset({"unknown-agent"})
+    # "Not now" rather than "no such thing" / "bad request".
+    conflict_ids = frozenset(
+        {"agent-busy", "agent-exists", "endpoint-taken", "wrap-up-exists", "agent-unavailable"}
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,24 @@ class Transition:
     new: AgentState
     reason: str | None = None  # pause reason, or why (e.g. "wrap-up-timeout")
     call: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """A customer case (a complaint above all), owned by the agent who took it (首問負責制)."""
+
+    id: int
+    kind: str
+    caller_number: str
+    owner: str
+    linkedid: str | None
+    summary: str
+    status: str
+    opened_at: float
+    reply_due_at: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
-from callcenter.accounts.roles import EVERYONE, MANAGERS, STAFF
-from callcenter.agents.domain import Agent, AgentError, AgentState, AgentStatus
-from callcenter.agents.keys import AGENT_REPOSITORY, PROVISIONING
+from callcenter.agents.domain import Agent, AgentState, AgentStatus
+from callcenter.agents.keys import AGENT_REPOSITORY, AGENTS, PROVISIONING
 from callcenter.agents.store import WrapUp
 from callcenter.callbacks.keys import SOURCES
 from callcenter.calls.keys import REPOSITORY
+from callcenter.kernel.roles import EVERYONE, MANAGERS, STAFF
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import (
     ApiError,
@@ -24,12 +24,9 @@ from callcenter.kernel.web.errors import (
 from callcenter.kernel.web.keys import CONFIG
 from callcenter.kernel.web.request import json_object
 from callcenter.routing.hours import parse_shifts
-from callcenter.routing.keys import ROUTER
 
 STAFF_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")
 ENDPOINT = re.compile(r"[0-9A-Za-z_.-]{1,64}")
-# Agent errors that mean "not now" rather than "no such thing" / "bad request".
-_CONFLICT = {"agent-busy", "agent-exists", "endpoint-taken", "wrap-up-exists", "agent-unavailable"}
 
 
 def _status_json(agent: Agent, status: AgentStatus) -> dict[str, Any]:
@@ -49,13 +46,6 @@ def _status_json(agent: Agent, status: AgentStatus) -> dict[str, Any]:
     }
 
 
-def _agent_error(exc: AgentError) -> ApiError:
-    status = 404 if exc.error_id == "unknown-agent" else 409 if exc.error_id in _CONFLICT else 400
-    return ApiError(status, exc.error_id, str(exc))
-
-
-
-
 def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
@@ -67,7 +57,7 @@ def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = No
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    board = request.app[ROUTER].board
+    board = request.app[AGENTS].board
     return web.json_response(
         {"agents": [_status_json(a, board.status[s]) for s, a in sorted(board.agents.items())]}
     )
@@ -90,20 +80,14 @@ async def add_agent(request: web.Request) -> web.Response:
         raise ApiError(
             400, "unknown-shift", f"shift {agent.shift!r} is not one of {', '.join(shifts)}"
         )
-    router = request.app[ROUTER]
-    try:
-        await router.add_agent(agent)
-    except AgentError as exc:
-        raise _agent_error(exc) from None
-    await request.app[PROVISIONING].apply(list(router.board.agents.values()))
-    return web.json_response(_status_json(agent, router.board.status[agent.staff_no]), status=201)
+    agents = request.app[AGENTS]
+    await agents.add_agent(agent)
+    await request.app[PROVISIONING].apply(list(agents.board.agents.values()))
+    return web.json_response(_status_json(agent, agents.board.status[agent.staff_no]), status=201)
 
 
 async def remove_agent(request: web.Request) -> web.Response:
-    try:
-        await request.app[ROUTER].remove_agent(request.match_info["staff_no"])
-    except AgentError as exc:
-        raise _agent_error(exc) from None
+    await request.app[AGENTS].remove_agent(request.match_info["staff_no"])
     return web.json_response({"removed": request.match_info["staff_no"]})
 
 
@@ -113,11 +97,11 @@ async def agent_action(request: web.Request) -> web.Response:
     reason = None
     if action == "pause":
         reason = _field(await json_object(request), "reason")
-    router = request.app[ROUTER]
-    if action == "login" and staff_no in router.board.agents:
+    agents = request.app[AGENTS]
+    if action == "login" and staff_no in agents.board.agents:
         # Hot-desking: an agent may log in at another phone than their own.
         body = await json_object(request) if request.can_read_body else {}
-        endpoint = router.board.agents[staff_no].endpoint
+        endpoint = agents.board.agents[staff_no].endpoint
         if body.get("endpoint") is not None:
             endpoint = _field(body, "endpoint", ENDPOINT)
         known = await request.app[PROVISIONING].endpoint_exists(endpoint)
@@ -129,16 +113,10 @@ async def agent_action(request: web.Request) -> web.Response:
                 " check the agent's endpoint",
                 endpoint=endpoint,
             )
-        if endpoint != router.board.agents[staff_no].endpoint:
-            try:
-                await router.rebind(staff_no, endpoint)
-            except AgentError as exc:
-                raise _agent_error(exc) from None
-    try:
-        status = router.act(staff_no, action, reason)
-    except AgentError as exc:
-        raise _agent_error(exc) from None
-    return web.json_response(_status_json(router.board.agents[staff_no], status))
+        if endpoint != agents.board.agents[staff_no].endpoint:
+            await agents.rebind(staff_no, endpoint)
+    status = agents.act(staff_no, action, reason)
+    return web.json_response(_status_json(agents.board.agents[staff_no], status))
 
 
 async def wrap_up(request: web.Request) -> web.Response:
@@ -147,17 +125,14 @@ async def wrap_up(request: web.Request) -> web.Response:
     access.require_own_agent(request, staff_no)
     body = await json_object(request)
     config = request.app[CONFIG].router
-    router = request.app[ROUTER]
-    try:
-        status = router.board.get(staff_no)
-    except AgentError as exc:
-        raise _agent_error(exc) from None
+    agents = request.app[AGENTS]
+    status = agents.board.get(staff_no)
     linkedid = body.get("linkedid") or status.call
     if not isinstance(linkedid, str) or not linkedid:
         raise ApiError(400, "bad-field", "linkedid is required: the agent has no call to wrap up")
     if linkedid != status.call and access.agent_scope(request) is not None:
-        with contextlib.suppress(TimeoutError):  # the state log is written behind the router
-            await asyncio.wait_for(router.flush(), 2.0)
+        with contextlib.suppress(TimeoutError):  # the state log is written behind the board
+            await asyncio.wait_for(agents.flush(), 2.0)
         if not await request.app[REPOSITORY].handled(staff_no, [linkedid]):
             raise ApiError(
                 404,
@@ -190,15 +165,12 @@ async def wrap_up(request: web.Request) -> web.Response:
     case = None
     if category == config.complaint_category:
         case = ("complaint", now + config.complaint_reply_hours * 3600)
-    try:
-        opened = await request.app[AGENT_REPOSITORY].save_wrap_up(
-            WrapUp(linkedid, staff_no, category, notes, resolved, started, now, subcategory),
-            case,
-        )
-    except AgentError as exc:
-        raise _agent_error(exc) from None
+    opened = await request.app[AGENT_REPOSITORY].save_wrap_up(
+        WrapUp(linkedid, staff_no, category, notes, resolved, started, now, subcategory),
+        case,
+    )
     if status.call == linkedid:
-        router.finish_wrap_up(staff_no)
+        agents.finish_wrap_up(staff_no)
     if opened is not None:
         # A complaint: the reply callback (48 h), or the follow-up once resolved.
         await request.app[SOURCES].on_case(opened)
@@ -209,7 +181,7 @@ async def wrap_up(request: web.Request) -> web.Response:
             "subcategory": subcategory,
             "wrap_seconds": None if started is None else round(now - started, 3),
             "case": opened.to_json() if opened is not None else None,
-            "agent": _status_json(router.board.agents[staff_no], router.board.status[staff_no]),
+            "agent": _status_json(agents.board.agents[staff_no], agents.board.status[staff_no]),
         },
         status=201,
     )
@@ -219,10 +191,10 @@ async def script(request: web.Request) -> web.Response:
     """The greeting script (三聲服務) for this agent: opening, responses, closing."""
     staff_no = request.match_info["staff_no"]
     access.require_own_agent(request, staff_no)
-    router = request.app[ROUTER]
-    if staff_no not in router.board.agents:
+    board = request.app[AGENTS].board
+    if staff_no not in board.agents:
         raise ApiError(404, "unknown-agent", f"no agent with staff number {staff_no!r}")
-    agent = router.board.agents[staff_no]
+    agent = board.agents[staff_no]
     return web.json_response(
         {
             "staff_no": staff_no,
@@ -241,9 +213,9 @@ async def script(request: web.Request) -> web.Response:
 
 async def state_log(request: web.Request) -> web.Response:
     access.require_own_agent(request, request.match_info["staff_no"])
-    # Transitions are written behind the router's back; read after they landed.
+    # Transitions are written behind the board's back; read after they landed.
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(request.app[ROUTER].flush(), 2.0)
+        await asyncio.wait_for(request.app[AGENTS].flush(), 2.0)
     log = await request.app[AGENT_REPOSITORY].state_log(request.match_info["staff_no"])
     return web.json_response(
         {
@@ -275,15 +247,8 @@ async def list_callback_requests(request: web.Request) -> web.Response:
     return web.json_response({"callback_requests": [r.to_json() for r in requests]})
 
 
-async def compliance(request: web.Request) -> web.Response:
-    facts = await request.app[AGENT_REPOSITORY].compliance(request.match_info["linkedid"])
-    if facts is None:
-        raise ApiError(404, "compliance-not-found", "no compliance facts for this call yet")
-    return web.json_response(facts.to_json())
-
-
 async def alerts(request: web.Request) -> web.Response:
-    return web.json_response({"alerts": [a.__dict__ for a in request.app[ROUTER].alerts]})
+    return web.json_response({"alerts": [a.__dict__ for a in request.app[AGENTS].alerts]})
 
 
 def setup_agent_routes(app: web.Application) -> None:
@@ -327,16 +292,4 @@ def setup_agent_routes(app: web.Application) -> None:
         roles=MANAGERS,
         summary="callback requests taken by the dialplan",
     )
-    r(
-        "GET",
-        "/api/calls/{linkedid}/compliance",
-        compliance,
-        roles=STAFF,
-        summary="compliance facts of one call",
-    )
     r("GET", "/api/alerts", alerts, roles=MANAGERS, summary="router alerts")
-
-
-
-
-

@@ -1,4 +1,4 @@
-"""Agents, their state log, wrap-ups, cases, callback requests and compliance facts.
+"""Agents, their state log, wrap-ups, cases and callback requests.
 
 The router keeps agent state in memory (decisions must not wait on the
 database); every transition is written here with the agent's new state in one
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.agents.domain import Agent, AgentError, AgentState, AgentStatus, Transition
+from callcenter.agents.domain import Agent, AgentError, AgentState, AgentStatus, Case, Transition
 from callcenter.agents.tables import (
     AgentRow,
     AgentStateLogRow,
@@ -23,8 +23,8 @@ from callcenter.agents.tables import (
     CaseRow,
     WrapUpRow,
 )
-from callcenter.compliance.tables import CallComplianceRow
-from callcenter.kernel.db import to_datetime, to_epoch, upsert
+from callcenter.kernel.clock import to_datetime, to_epoch
+from callcenter.kernel.db import upsert
 
 OPEN = "open"
 
@@ -46,22 +46,6 @@ class WrapUp:
 
 
 @dataclass(frozen=True)
-class Case:
-    id: int
-    kind: str
-    caller_number: str
-    owner: str
-    linkedid: str | None
-    summary: str
-    status: str
-    opened_at: float
-    reply_due_at: float | None
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
 class CallbackRequest:
     id: int
     caller_number: str
@@ -73,22 +57,6 @@ class CallbackRequest:
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class Compliance:
-    linkedid: str
-    staff_no: str | None
-    connected_at: float | None
-    dead_air_seconds: float | None
-    agent_hung_up_first: bool | None
-    greeting_played: bool
-    flags: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["flags"] = list(self.flags)
-        return data
 
 
 class AgentRepository:
@@ -331,45 +299,6 @@ class AgentRepository:
             )
             for r in rows
         ]
-
-    # -- compliance ------------------------------------------------------------------------
-
-    async def save_compliance(self, facts: Compliance, measured_at: float) -> None:
-        async with self._sessions() as session, session.begin():
-            insert = upsert(session.get_bind().dialect.name, CallComplianceRow.__table__)  # type: ignore[arg-type]
-            values = {
-                "linkedid": facts.linkedid,
-                "staff_no": facts.staff_no,
-                "connected_at": _dt(facts.connected_at),
-                "dead_air_seconds": facts.dead_air_seconds,
-                "agent_hung_up_first": facts.agent_hung_up_first,
-                "greeting_played": facts.greeting_played,
-                "flags": list(facts.flags),
-                "measured_at": _dt(measured_at),
-            }
-            stmt = insert.values(**values)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["linkedid"],
-                set_={k: stmt.excluded[k] for k in values if k != "linkedid"},
-            )
-            await session.execute(stmt)
-
-    async def compliance(self, linkedid: str) -> Compliance | None:
-        async with self._sessions() as session:
-            row = await session.scalar(
-                sa.select(CallComplianceRow).where(CallComplianceRow.linkedid == linkedid)
-            )
-        if row is None:
-            return None
-        return Compliance(
-            linkedid=row.linkedid,
-            staff_no=row.staff_no,
-            connected_at=_epoch(row.connected_at),
-            dead_air_seconds=row.dead_air_seconds,
-            agent_hung_up_first=row.agent_hung_up_first,
-            greeting_played=row.greeting_played,
-            flags=tuple(row.flags),
-        )
 
 
 def _agent(row: AgentRow) -> Agent:

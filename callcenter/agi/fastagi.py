@@ -82,6 +82,16 @@ class FastAgiServer:
             return self._port
         return int(self._server.sockets[0].getsockname()[1])
 
+    def add(self, script: str, handler: Handler) -> Callable[[], None]:
+        """Serve one more script (for a feature set up after the owner); returns its removal."""
+        self._handlers[script] = handler
+
+        def remove() -> None:
+            if self._handlers.get(script) is handler:
+                del self._handlers[script]
+
+        return remove
+
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self._host, self._port)
         log.info("FastAGI listening on %s:%d", self._host, self.port)

@@ -20,12 +20,14 @@ from callcenter.asr.service import (
     Transcriber,
     load_script_settings,
     run_checks,
+    transcript_view,
     vosk_factory,
 )
-from callcenter.asr.store import AsrRepository, LegJob, transcript_view
+from callcenter.asr.store import AsrRepository, LegJob
 from callcenter.asr.vosk_engine import NO_MODEL_MESSAGE
 from callcenter.asr.worker import TranscriptionPool
 from callcenter.config import Config, ConfigError
+from callcenter.kernel.commands import Subparsers
 
 SCHEMA_HINT = "is the database migrated? run `callcenter migrate`"
 
@@ -195,9 +197,8 @@ def cmd_asr_check(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_asr_parser(sub: Any) -> None:
-    """The `asr` command group (`sub` is the main parser's subparsers)."""
-    asr = sub.add_parser("asr", help="transcription backlog and script checks")
+def add_commands(subparsers: Subparsers) -> None:
+    asr = subparsers.add_parser("asr", help="transcription backlog and script checks")
     asr_sub = asr.add_subparsers(dest="asr_action", required=True)
     tr = asr_sub.add_parser(
         "transcribe", help="transcribe the backlog of voice recordings (resumable)"

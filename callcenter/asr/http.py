@@ -11,88 +11,39 @@ to them (like the recordings), supervisors and admins any call, agents none
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
 
 from callcenter.accounts.http import client_ip
-from callcenter.accounts.roles import STAFF, Principal, Role
-from callcenter.asr.engine import AsrError
 from callcenter.asr.keys import ASR_REPOSITORY, TRANSCRIBER
-from callcenter.asr.metrics import watch_asr
-from callcenter.asr.service import Transcriber, load_script_settings, vosk_factory
-from callcenter.asr.store import AsrRepository, transcript_view
+from callcenter.asr.service import transcript_view
 from callcenter.asr.vosk_engine import NO_MODEL_MESSAGE
-from callcenter.asr.worker import TranscriptionPool
-from callcenter.audit.store import AuditEntry, AuditRepository
-from callcenter.calls.keys import REPOSITORY
+from callcenter.audit.domain import AuditEntry
+from callcenter.audit.service import AuditLog
 from callcenter.calls.tables import calls_table
+from callcenter.kernel.roles import STAFF, Principal, Role
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
-from callcenter.kernel.web.keys import CONFIG, SUPERVISOR
-from callcenter.ops.keys import METRICS
-from callcenter.qa.store import QaRepository
+from callcenter.kernel.web.keys import CONFIG, SESSIONS
+from callcenter.qa.keys import QA
 from callcenter.qa.transcript_export import transcript_text
 
 log = logging.getLogger(__name__)
 
 
 
-async def asr_context(app: web.Application) -> AsyncIterator[None]:
-    config = app[CONFIG]
-    repository = AsrRepository(app[REPOSITORY].session_factory)
-    app[ASR_REPOSITORY] = repository
-    transcriber: Transcriber | None = None
-    pool: TranscriptionPool | None = None
-    if config.asr_model_path is None:
-        log.warning("%s", NO_MODEL_MESSAGE)
-    else:
-        try:
-            factory = vosk_factory(config)
-        except AsrError as exc:
-            log.error(
-                "%s; transcription stays off until this is fixed and the service restarted", exc
-            )
-        else:
-            pool = TranscriptionPool(
-                factory, workers=config.asr.workers, max_pending=config.asr.max_pending
-            )
-            transcriber = Transcriber(
-                repository,
-                pool,
-                config.recordings_dir,
-                load_script_settings(config),
-                include_all=config.asr.transcribe_all,
-            )
-            app[TRANSCRIBER] = transcriber
-            task = app[SUPERVISOR].spawn(
-                "asr-transcriber", transcriber.run(config.asr.poll_seconds)
-            )
-    unwatch = watch_asr(app[METRICS].registry, transcriber)
-    try:
-        yield
-    finally:
-        unwatch()
-        if pool is not None:
-            # The task first: a job cut off by the pool's shutdown must not be
-            # stored as failed (it stays in the backlog for the next start).
-            task.cancel()
-            await asyncio.wait([task], timeout=5.0)
-            await pool.close(timeout=5.0)
 
 
 async def may_read_call(request: web.Request, who: Principal, linkedid: str) -> None:
     """Inspectors: only calls sampled and assigned to them, the recordings' rule (403)."""
     if who.role is not Role.QA:
         return
-    qa = QaRepository(request.app[REPOSITORY].session_factory)
-    if not await qa.is_assigned(who.username, linkedid, who.user_id):
+    if not await request.app[QA].assignments.is_assigned(who.username, linkedid, who.user_id):
         raise ApiError(
             403,
             "not-assigned",
@@ -102,7 +53,7 @@ async def may_read_call(request: web.Request, who: Principal, linkedid: str) -> 
 
 
 async def _call_exists(request: web.Request, linkedid: str) -> None:
-    async with request.app[REPOSITORY].session_factory() as session:
+    async with request.app[SESSIONS]() as session:
         found = await session.scalar(
             sa.select(calls_table.c.id).where(calls_table.c.linkedid == linkedid)
         )
@@ -118,7 +69,7 @@ async def _view(request: web.Request) -> dict[str, Any]:
     await _call_exists(request, linkedid)
     configured = TRANSCRIBER in request.app
     return await transcript_view(
-        request.app[REPOSITORY].session_factory, linkedid, asr_model_configured=configured
+        request.app[SESSIONS], linkedid, asr_model_configured=configured
     )
 
 
@@ -141,7 +92,7 @@ async def get_transcript(request: web.Request) -> web.Response:
         ip=client_ip(request),
     )
     try:
-        await AuditRepository(request.app[REPOSITORY].session_factory).record(entry)
+        await AuditLog(request.app[SESSIONS]).record(entry)
     except Exception:
         log.exception("audit log write failed")
         raise ApiError(503, "audit-unavailable", "the export cannot be audited now") from None

@@ -4,6 +4,9 @@ words, and runs the script checks on the call's agent legs once they are in.
 Used by the service (a background task, `run`) and by `callcenter asr
 transcribe` (`run_once` with a progress callback). Both are resumable: each
 leg is stored as soon as it is done.
+
+`transcript_view` is what the QA console and the transcript API show:
+words and text masked, script checks, and the checks that need no ASR.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.asr.engine import AsrError
-from callcenter.asr.store import DONE, AsrRepository, LegJob
+from callcenter.asr.store import DONE, FAILED, AsrRepository, LegJob, StoredTranscript
 from callcenter.asr.vosk_engine import VoskEngine, check_model_dir
 from callcenter.asr.worker import POOL_CLOSED, EngineFactory, TranscriptionPool
 from callcenter.config import Config, ConfigError
@@ -31,6 +37,7 @@ from callcenter.qa.checks import (
     script_settings,
     unchecked,
 )
+from callcenter.qa.masking import mask_text, mask_word_dicts
 
 log = logging.getLogger(__name__)
 
@@ -245,3 +252,88 @@ async def run_checks(
 
 def _last_end(words: tuple[object, ...]) -> float:
     return float(getattr(words[-1], "end", 0.0)) if words else 0.0
+
+
+def _masked_words(t: StoredTranscript) -> list[dict[str, Any]]:
+    words = [
+        {"word": w.word, "start": w.start, "end": w.end, "conf": w.conf, "uniqueid": t.uniqueid}
+        for w in t.words
+    ]
+    return mask_word_dicts(words)
+
+
+def _masked_check(check: dict[str, Any]) -> dict[str, Any]:
+    """Evidence quotes the transcript: mask it like the transcript."""
+    out = dict(check)
+    out["detail"] = mask_text(str(check.get("detail", "")))
+    out["evidence"] = [
+        {**e, "words": mask_word_dicts(e.get("words", ()))} for e in check.get("evidence", ())
+    ]
+    return out
+
+
+async def transcript_view(
+    session_factory: async_sessionmaker[AsyncSession],
+    linkedid: str,
+    *,
+    asr_model_configured: bool | None = None,
+) -> dict[str, Any]:
+    """A call's transcript (masked) and checks, for the QA console and the transcript API.
+
+    {"linkedid", "transcript": {"agent": [words], "caller": [words]} | None,
+     "text": {"agent": str, "caller": str}, "legs": [per-leg status],
+     "checks": [{"check", "passed", "detail", "suggestion", "evidence"}],
+     "asr": {"status": "done"|"partial"|"pending"|"failed"|"off", "message"}}
+
+    Word times are seconds from the start of that leg's own-voice recording,
+    which starts with the agent channel's mixed recording (the same MixMonitor).
+    Each word carries the `uniqueid` of its agent channel (transfers: several).
+    `checks` holds the stored script checks (or why there are none) followed
+    by the checks that need no ASR, which are there even without a model.
+    """
+    repo = AsrRepository(session_factory)
+    stored = await repo.transcripts(linkedid)
+    pending = await repo.pending_legs(linkedid)
+    context = await repo.call_context(linkedid)
+    done = [t for t in stored if t.status == DONE]
+    failed = [t for t in stored if t.status == FAILED]
+    transcript: dict[str, list[dict[str, Any]]] | None = None
+    text: dict[str, str] = {}
+    if done:
+        transcript = {"agent": [], "caller": []}
+        for t in done:
+            transcript.setdefault(t.leg, []).extend(_masked_words(t))
+            text[t.leg] = (text.get(t.leg, "") + " " + mask_text(t.text)).strip()
+    if asr_model_configured is False and not stored:
+        status, message = (
+            "off",
+            (
+                "no ASR model configured: set CALLCENTER_ASR_MODEL to a vosk model directory;"
+                " the checks that need no ASR are shown"
+            ),
+        )
+    elif failed and not done:
+        status, message = "failed", "; ".join(t.error or "failed" for t in failed)
+    elif done and (pending or failed):
+        status, message = "partial", f"{pending} leg(s) waiting, {len(failed)} failed"
+    elif done:
+        status, message = "done", "transcribed"
+    else:
+        status, message = (
+            "pending",
+            (
+                "not transcribed yet (sampled calls are transcribed in the background;"
+                " `callcenter asr transcribe` clears the backlog)"
+            ),
+        )
+    script = await repo.checks(linkedid)
+    if not script:
+        script = [r.to_json() for r in unchecked(message if status != "done" else "not checked")]
+    return {
+        "linkedid": linkedid,
+        "transcript": transcript,
+        "text": text,
+        "legs": [t.summary() for t in stored],
+        "checks": [_masked_check(c) for c in [*script, *(c.to_json() for c in context.checks)]],
+        "asr": {"status": status, "message": message, "pending_legs": pending},
+    }

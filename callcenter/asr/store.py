@@ -1,12 +1,12 @@
-"""Transcripts and script checks: the transcription backlog, storing results, the view.
+"""Transcripts and script checks: the transcription backlog, storing results, reading them.
 
 The backlog is every own-voice recording (`agent-voice`, `customer-voice`
 segments) of a finished call that has no transcript row yet, sampled calls
 first; with `include_all` unsampled calls too. Rows are written per leg as
 soon as each is done, so a stopped run resumes where it was.
 
-`transcript_view` is what the QA console and the transcript API show:
-words and text masked, script checks, and the checks that need no ASR.
+What the QA console and the transcript API show is built from these reads
+by `callcenter.asr.service.transcript_view`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,11 +27,11 @@ from callcenter.asr.tables import (
     transcripts_table,
 )
 from callcenter.calls.tables import calls_table, segments_table
-from callcenter.compliance.facts import AGENT_HUNG_UP_FIRST, DEAD_AIR_FLAG, NO_AGENT_VOICE
+from callcenter.compliance.domain import AGENT_HUNG_UP_FIRST, DEAD_AIR_FLAG, NO_AGENT_VOICE
 from callcenter.compliance.tables import CallComplianceRow
+from callcenter.kernel.clock import to_datetime
 from callcenter.kernel.db import upsert
-from callcenter.qa.checks import CheckResult, compliance_checks, unchecked
-from callcenter.qa.masking import mask_text, mask_word_dicts
+from callcenter.qa.checks import CheckResult, compliance_checks
 from callcenter.qa.tables import samples_table
 
 # Which recording segment gives which transcript leg: each party's own voice,
@@ -104,10 +103,6 @@ class CallContext:
     staff_no: str | None
     announced: bool  # the system played the staff-number announcement
     checks: tuple[CheckResult, ...]  # the checks that need no ASR (empty: no facts yet)
-
-
-def _dt(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _uniqueid_order(uniqueid: str) -> tuple[float, str]:
@@ -208,7 +203,7 @@ class AsrRepository:
             "leg": job.leg,
             "path": job.path,
             "language": language,
-            "created_at": _dt(time.time() if now is None else now),
+            "created_at": to_datetime(time.time() if now is None else now),
         }
         if isinstance(result, AsrError):
             values |= {
@@ -293,7 +288,7 @@ class AsrRepository:
         now: float | None = None,
     ) -> None:
         """Replace the call's stored script checks with these results."""
-        at = _dt(time.time() if now is None else now)
+        at = to_datetime(time.time() if now is None else now)
         rows = [
             {
                 "linkedid": linkedid,
@@ -334,88 +329,3 @@ class AsrRepository:
             }
             for r in rows
         ]
-
-
-def _masked_words(t: StoredTranscript) -> list[dict[str, Any]]:
-    words = [
-        {"word": w.word, "start": w.start, "end": w.end, "conf": w.conf, "uniqueid": t.uniqueid}
-        for w in t.words
-    ]
-    return mask_word_dicts(words)
-
-
-def _masked_check(check: dict[str, Any]) -> dict[str, Any]:
-    """Evidence quotes the transcript: mask it like the transcript."""
-    out = dict(check)
-    out["detail"] = mask_text(str(check.get("detail", "")))
-    out["evidence"] = [
-        {**e, "words": mask_word_dicts(e.get("words", ()))} for e in check.get("evidence", ())
-    ]
-    return out
-
-
-async def transcript_view(
-    session_factory: async_sessionmaker[AsyncSession],
-    linkedid: str,
-    *,
-    asr_model_configured: bool | None = None,
-) -> dict[str, Any]:
-    """A call's transcript (masked) and checks, for the QA console and the transcript API.
-
-    {"linkedid", "transcript": {"agent": [words], "caller": [words]} | None,
-     "text": {"agent": str, "caller": str}, "legs": [per-leg status],
-     "checks": [{"check", "passed", "detail", "suggestion", "evidence"}],
-     "asr": {"status": "done"|"partial"|"pending"|"failed"|"off", "message"}}
-
-    Word times are seconds from the start of that leg's own-voice recording,
-    which starts with the agent channel's mixed recording (the same MixMonitor).
-    Each word carries the `uniqueid` of its agent channel (transfers: several).
-    `checks` holds the stored script checks (or why there are none) followed
-    by the checks that need no ASR, which are there even without a model.
-    """
-    repo = AsrRepository(session_factory)
-    stored = await repo.transcripts(linkedid)
-    pending = await repo.pending_legs(linkedid)
-    context = await repo.call_context(linkedid)
-    done = [t for t in stored if t.status == DONE]
-    failed = [t for t in stored if t.status == FAILED]
-    transcript: dict[str, list[dict[str, Any]]] | None = None
-    text: dict[str, str] = {}
-    if done:
-        transcript = {"agent": [], "caller": []}
-        for t in done:
-            transcript.setdefault(t.leg, []).extend(_masked_words(t))
-            text[t.leg] = (text.get(t.leg, "") + " " + mask_text(t.text)).strip()
-    if asr_model_configured is False and not stored:
-        status, message = (
-            "off",
-            (
-                "no ASR model configured: set CALLCENTER_ASR_MODEL to a vosk model directory;"
-                " the checks that need no ASR are shown"
-            ),
-        )
-    elif failed and not done:
-        status, message = "failed", "; ".join(t.error or "failed" for t in failed)
-    elif done and (pending or failed):
-        status, message = "partial", f"{pending} leg(s) waiting, {len(failed)} failed"
-    elif done:
-        status, message = "done", "transcribed"
-    else:
-        status, message = (
-            "pending",
-            (
-                "not transcribed yet (sampled calls are transcribed in the background;"
-                " `callcenter asr transcribe` clears the backlog)"
-            ),
-        )
-    script = await repo.checks(linkedid)
-    if not script:
-        script = [r.to_json() for r in unchecked(message if status != "done" else "not checked")]
-    return {
-        "linkedid": linkedid,
-        "transcript": transcript,
-        "text": text,
-        "legs": [t.summary() for t in stored],
-        "checks": [_masked_check(c) for c in [*script, *(c.to_json() for c in context.checks)]],
-        "asr": {"status": status, "message": message, "pending_legs": pending},
-    }

@@ -1,45 +1,14 @@
-"""The audit log: who did what to which object, when and from where.
-
-Written for every recording play or download (issue 5); open to other areas
-(`AuditRepository.record`). Rows are only ever added.
-"""
+"""The audit log's rows: only ever added, searched newest first."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callcenter.audit.domain import AuditEntry
 from callcenter.audit.tables import audit_table
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    actor: str
-    role: str
-    action: str  # "play", "download", "denied", ...
-    object_type: str  # "recording", ...
-    object_id: str
-    at: float
-    ip: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    id: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "at": self.at,
-            "actor": self.actor,
-            "role": self.role,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "ip": self.ip,
-            "details": self.details,
-        }
 
 
 class AuditRepository:

@@ -28,4 +28,3 @@ class AuditLogRow(Base):
 
 
 audit_table: sa.Table = AuditLogRow.__table__  # type: ignore[assignment]
-

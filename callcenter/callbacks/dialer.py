@@ -1,4 +1,4 @@
-"""The agent-first callback dialler: claim a due callback, ring an agent, then the customer.
+"""The agent-first callback dialer: claim a due callback, ring an agent, then the customer.
 
 Every `poll` it looks for a free agent with the outbound skill; a callback is
 never dialled while callers wait live for an agent (they keep their turn). It
@@ -10,6 +10,9 @@ customer with the company's caller ID once the agent answers. The outcome of
 the attempt comes back from the dialplan's hang-up handler (`callback-result`
 over FastAGI); if the agent does not answer, the callback goes back to the
 queue untouched (no attempt counted against the customer).
+
+Every task it starts (releasing a missed offer, saving outcomes after a
+database outage) runs under the app's TaskSupervisor, so none outlives the app.
 """
 
 from __future__ import annotations
@@ -20,50 +23,42 @@ import time
 from collections.abc import Callable, Mapping
 
 from callcenter.agents.domain import Agent, AgentError
+from callcenter.agents.service import AgentService
 from callcenter.agi.fastagi import AgiRequest
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.ami.message import Message
-from callcenter.callbacks.schedule import Callback, Outcome, Purpose, SchedulerSettings, Status
+from callcenter.callbacks.outcomes import Outcome, outcome_of
+from callcenter.callbacks.requests import Callback, Purpose, SchedulerSettings
 from callcenter.callbacks.store import CallbackRepository
-from callcenter.routing.service import Router
+from callcenter.kernel.supervisor import TaskSupervisor
+from callcenter.routing.decide import WaitingCall
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-# Dial()'s DIALSTATUS -> the attempt's outcome.
-DIALSTATUS_OUTCOMES: Mapping[str, Outcome] = {
-    "ANSWER": Outcome.ANSWERED,
-    "NOANSWER": Outcome.NO_ANSWER,
-    "CANCEL": Outcome.NO_ANSWER,  # the agent gave up while it rang
-    "BUSY": Outcome.BUSY,
-    "CONGESTION": Outcome.FAILED,
-    "CHANUNAVAIL": Outcome.FAILED,
-    "INVALIDARGS": Outcome.FAILED,
-}
 
 
-def outcome_of(dialstatus: str) -> Outcome | None:
-    """None: the customer was never dialled (the agent hung up first)."""
-    return DIALSTATUS_OUTCOMES.get(dialstatus.strip().upper()) if dialstatus.strip() else None
-
-
-class Dialler:
+class Dialer:
     def __init__(
         self,
         repository: CallbackRepository,
-        router: Router,
+        agents: AgentService,
         ami: AmiClient,
         settings: SchedulerSettings,
         *,
+        waiting: Callable[[], Mapping[str, WaitingCall]],
         skill: str,
         instance: str,
         agent_ring_seconds: int,
         caller_id: str,
+        supervisor: TaskSupervisor,
         clock: Clock = time.time,
     ) -> None:
         self._repo = repository
-        self._router = router
+        self._supervisor = supervisor
+        self._agents = agents
+        self._waiting = waiting  # the router's callers waiting for an agent
         self._ami = ami
         self._settings = settings
         self._skill = skill
@@ -123,11 +118,9 @@ class Dialler:
     async def tick(self) -> Callback | None:
         """Dial at most one callback now, if an agent is free and nobody waits live."""
         self.backlog, self.overdue = await self._repo.counts(self._clock())
-        if not self._ami.connected or any(
-            c.dialling is None for c in self._router.waiting.values()
-        ):
+        if not self._ami.connected or any(c.dialling is None for c in self._waiting().values()):
             return None
-        free = self._router.board.available(self._skill)
+        free = self._agents.board.available(self._skill)
         if not free:
             return None
         agent = free[0][0]
@@ -136,7 +129,7 @@ class Dialler:
             return None
         callback = claimed[0]
         try:
-            self._router.offer(agent.staff_no, f"callback-{callback.id}")
+            self._agents.offer(agent.staff_no, f"callback-{callback.id}")
         except AgentError:
             await self._repo.release(callback.id or 0)
             return None
@@ -161,7 +154,7 @@ class Dialler:
             )
         except AmiError as exc:
             log.warning("callback %s not originated (%s); back in the queue", callback.id, exc)
-            self._router.withdraw(agent.staff_no, f"callback-{callback.id}")
+            self._agents.withdraw(agent.staff_no, f"callback-{callback.id}")
             await self._repo.release(callback.id or 0)
             return None
         self._originating[action_id] = (callback, agent)
@@ -181,9 +174,18 @@ class Dialler:
         if (event.get("Response") or "").lower() == "success":
             return  # the agent answered; the dialplan takes it from here
         # The agent did not answer: their miss, not the customer's.
-        self._router.missed(agent.staff_no, f"callback-{callback.id}")
-        task = asyncio.get_running_loop().create_task(self._repo.release(callback.id or 0))
-        task.add_done_callback(_log_failure)
+        self._agents.missed(agent.staff_no, f"callback-{callback.id}")
+        self._supervisor.spawn(
+            f"callback-{callback.id}-release", self._release_missed(callback.id or 0)
+        )
+
+    async def _release_missed(self, callback_id: int) -> None:
+        # A warning, not the supervisor's error: the claim is not lost, recover()
+        # releases it after a restart.
+        try:
+            await self._repo.release(callback_id)
+        except Exception as exc:
+            log.warning("callback release failed: %s", exc)
 
     async def result(self, request: AgiRequest) -> Mapping[str, str]:
         """args: callback id, DIALSTATUS, HANGUPCAUSE, linkedid (the hang-up handler)."""
@@ -214,7 +216,9 @@ class Dialler:
             )
             self.unsaved.append(attempt)
             if self._retrying is None or self._retrying.done():
-                self._retrying = asyncio.get_running_loop().create_task(self._retry_unsaved())
+                self._retrying = self._supervisor.spawn(
+                    "callback-outcome-retry", self._retry_unsaved()
+                )
         return {}
 
     async def _record(
@@ -245,11 +249,3 @@ class Dialler:
                 continue
             self.unsaved.pop(0)
             delay = low
-
-
-def _log_failure(task: asyncio.Task[object]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("callback release failed: %s", task.exception())
-
-
-__all__ = ["Dialler", "Status", "outcome_of"]

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from callcenter.accounts.roles import EVERYONE, MANAGERS, STAFF
 from callcenter.agents.keys import AGENT_REPOSITORY
 from callcenter.callbacks.keys import CALLBACKS, SCHEDULE, SURVEYS
 from callcenter.callbacks.numbers import CallbackError
-from callcenter.callbacks.schedule import Callback, Purpose, Status
+from callcenter.callbacks.requests import Callback, Purpose, Status
 from callcenter.calls.keys import REPOSITORY
+from callcenter.kernel.roles import EVERYONE, MANAGERS, STAFF
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.request import json_object
-
-_NOT_FOUND = {"callback-not-found"}
-_CONFLICT = {"callback-not-pending", "callback-closed", "callback-conflict"}
 
 
 def _json(cb: Callback) -> dict[str, Any]:
@@ -42,9 +41,14 @@ def _json(cb: Callback) -> dict[str, Any]:
     }
 
 
-def _error(exc: CallbackError) -> ApiError:
-    status = 404 if exc.error_id in _NOT_FOUND else 409 if exc.error_id in _CONFLICT else 400
-    return ApiError(status, exc.error_id, str(exc))
+@contextlib.contextmanager
+def _without_details() -> Iterator[None]:
+    """This API has always answered a refused callback without its details (the panel's
+    routes give them): kept so, clients may compare the body."""
+    try:
+        yield
+    except CallbackError as exc:
+        raise CallbackError(exc.error_id, exc.message) from None
 
 
 def _time(value: object, name: str) -> float:
@@ -62,8 +66,6 @@ def _time(value: object, name: str) -> float:
     raise ApiError(
         400, "bad-field", f"{name} must be an epoch or an ISO time with its offset", field=name
     )
-
-
 
 
 def _id(request: web.Request) -> int:
@@ -124,31 +126,23 @@ async def create_callback(request: web.Request) -> web.Response:
         if not isinstance(body["case_id"], int) or isinstance(body["case_id"], bool):
             raise ApiError(400, "bad-field", "case_id must be an integer", field="case_id")
         details["case_id"] = body["case_id"]
-    try:
+    with _without_details():
         callback, merged = await request.app[CALLBACKS].request(
             number, purpose, time.time(), request.app[SCHEDULE], **details
         )
-    except CallbackError as exc:
-        raise _error(exc) from None
     return web.json_response({**_json(callback), "merged": merged}, status=200 if merged else 201)
 
 
 async def cancel_callback(request: web.Request) -> web.Response:
-    try:
+    with _without_details():
         callback = await request.app[CALLBACKS].cancel(_id(request))
-    except CallbackError as exc:
-        raise _error(exc) from None
     return web.json_response(_json(callback))
 
 
 async def reschedule_callback(request: web.Request) -> web.Response:
     due = _time((await json_object(request)).get("due_at"), "due_at")
-    try:
-        callback = await request.app[CALLBACKS].reschedule(
-            _id(request), due, request.app[SCHEDULE]
-        )
-    except CallbackError as exc:
-        raise _error(exc) from None
+    with _without_details():
+        callback = await request.app[CALLBACKS].reschedule(_id(request), due, request.app[SCHEDULE])
     return web.json_response(_json(callback))
 
 
@@ -210,14 +204,3 @@ def setup_callback_routes(app: web.Application) -> None:
         roles=MANAGERS,
         summary="move a pending callback",
     )
-
-
-
-
-
-
-
-
-
-
-

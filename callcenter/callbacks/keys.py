@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.callbacks.dialer import Dialler
-from callcenter.callbacks.schedule import SchedulerSettings
+from callcenter.callbacks.dialer import Dialer
+from callcenter.callbacks.requests import SchedulerSettings
 from callcenter.callbacks.sources import CallbackSources
 from callcenter.callbacks.store import CallbackRepository
 from callcenter.callbacks.survey import Surveys
@@ -16,11 +16,10 @@ CALLBACKS = web.AppKey("callbacks", CallbackRepository)
 SCHEDULE = web.AppKey("schedule", SchedulerSettings)
 
 
-DIALLER = web.AppKey("dialler", Dialler)
+DIALER = web.AppKey("dialer", Dialer)
 
 
 SURVEYS = web.AppKey("surveys", Surveys)
 
 
 SOURCES = web.AppKey("sources", CallbackSources)
-

@@ -4,14 +4,16 @@ Pure. A number typed by an agent, passed by the dialplan or read from a list
 is normalised before it is compared, stored or dialled, so "138 0013-8000"
 and "(138)00138000" are one customer and one open callback.
 
-`CallbackError` lives here rather than in `schedule` because `schedule` uses
-this module; `schedule` re-exports it.
+`CallbackError` lives here, the bottom of the feature's pure modules, because
+`quiet_hours` and `requests` both raise it and this module imports neither.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from callcenter.kernel.errors import DomainError
 
 MIN_DIGITS = 3  # short internal extensions (2001) are callable in tests and labs
 MAX_DIGITS = 20  # ITU-T E.164 allows 15; the slack covers trunk and carrier prefixes
@@ -20,14 +22,11 @@ MAX_DIGITS = 20  # ITU-T E.164 allows 15; the slack covers trunk and carrier pre
 _SEPARATORS = frozenset("-.()")
 
 
-class CallbackError(ValueError):
+class CallbackError(DomainError, ValueError):
     """A callback request or setting that cannot be used; `error_id` is stable for the API."""
 
-    def __init__(self, error_id: str, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.error_id = error_id
-        self.message = message
-        self.details = details
+    not_found_ids = frozenset({"callback-not-found"})
+    conflict_ids = frozenset({"callback-not-pending", "callback-closed", "callback-conflict"})
 
 
 def normalize_number(raw: str) -> str:

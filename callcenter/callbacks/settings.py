@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from callcenter.callbacks.numbers import CallbackError, parse_do_not_call
-from callcenter.callbacks.schedule import SchedulerSettings, parse_quiet_hours
+from callcenter.callbacks.quiet_hours import parse_quiet_hours
+from callcenter.callbacks.requests import SchedulerSettings
 from callcenter.config import CallbackConfig, ConfigError
 
 

@@ -13,17 +13,23 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
-from callcenter.agents.store import AgentRepository, Case
+from callcenter.agents.domain import Case
 from callcenter.callbacks.numbers import CallbackError
-from callcenter.callbacks.schedule import Purpose, SchedulerSettings, progress_call_due
+from callcenter.callbacks.requests import Purpose, SchedulerSettings, progress_call_due
 from callcenter.callbacks.store import CallbackRepository
 from callcenter.calls.record import CallRecord, Direction, Outcome
 
 log = logging.getLogger(__name__)
 
 REQUEST_PURPOSES = {"press-1": Purpose.PRESS_1, "after-hours": Purpose.AFTER_HOURS}
+
+
+class Cases(Protocol):
+    """Where the agents' cases are read (the agents feature owns them)."""
+
+    async def list_cases(self, status: str | None = None) -> list[Case]: ...
 
 
 def sampled_for_follow_up(linkedid: str, share: float) -> bool:
@@ -50,7 +56,7 @@ class CallbackSources:
     def __init__(
         self,
         callbacks: CallbackRepository,
-        cases: AgentRepository,
+        cases: Cases,
         settings: SchedulerSettings,
         clock: Callable[[], float] = time.time,
         follow_up_share: float = 0.0,

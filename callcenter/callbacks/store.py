@@ -1,6 +1,6 @@
 """The callback queue in the database: request (merging), claim, attempts, cancel, reschedule.
 
-The decisions are the pure scheduler's (`callcenter.callbacks.schedule`); this
+The decisions are pure (`callcenter.callbacks.requests`); this
 module makes them safe under concurrency:
 
 - one open callback per number and purpose is a partial unique index, so two
@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.callbacks.numbers import CallbackError, normalize_number
-from callcenter.callbacks.schedule import (
+from callcenter.callbacks.outcomes import Outcome
+from callcenter.callbacks.requests import (
     OPEN_STATUSES,
     Callback,
-    Outcome,
     Purpose,
     SchedulerSettings,
     Status,
@@ -31,9 +31,10 @@ from callcenter.callbacks.schedule import (
     next_due,
     request,
 )
+from callcenter.callbacks.rows import callback_from_row
 from callcenter.callbacks.tables import CallbackAttemptRow, CallbackRow
 from callcenter.calls.tables import Call
-from callcenter.kernel.db import to_datetime, to_epoch
+from callcenter.kernel.clock import to_datetime
 
 CLAIM_WINDOW = 50  # due rows looked at per claim (the pure ordering picks among them)
 
@@ -77,7 +78,7 @@ class CallbackRepository:
                 stmt = stmt.with_for_update()
             rows = (await session.scalars(stmt)).all()
             callback, merged = request(
-                [_callback(r) for r in rows], number, purpose, now, settings, **details
+                [callback_from_row(r) for r in rows], number, purpose, now, settings, **details
             )
             if merged and callback.id is not None:
                 await session.execute(
@@ -89,7 +90,7 @@ class CallbackRepository:
             row = CallbackRow(**_columns(callback))
             session.add(row)
             await session.flush()
-            return _callback(row), False
+            return callback_from_row(row), False
 
     async def claim(
         self, now: float, settings: SchedulerSettings, instance: str, limit: int = 1
@@ -108,7 +109,7 @@ class CallbackRepository:
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = {r.id: r for r in (await session.scalars(stmt)).all()}
-            chosen = next_due([_callback(r) for r in rows.values()], now, settings)[:limit]
+            chosen = next_due([callback_from_row(r) for r in rows.values()], now, settings)[:limit]
             claimed: list[Callback] = []
             for cb in chosen:
                 assert cb.id is not None
@@ -116,7 +117,7 @@ class CallbackRepository:
                 row.status = Status.DIALLING.value
                 row.claimed_by = instance
                 row.claimed_at = to_datetime(now)
-                claimed.append(_callback(row))
+                claimed.append(callback_from_row(row))
             return claimed
 
     async def record_attempt(
@@ -133,7 +134,7 @@ class CallbackRepository:
             row = await session.get(CallbackRow, callback_id, with_for_update=True)
             if row is None:
                 raise CallbackError("callback-not-found", f"no callback {callback_id}")
-            updated = after_attempt(_callback(row), outcome, now, settings)
+            updated = after_attempt(callback_from_row(row), outcome, now, settings)
             for name, value in _columns(updated).items():
                 setattr(row, name, value)
             row.claimed_by = None
@@ -197,7 +198,7 @@ class CallbackRepository:
                     )
                 )
             ).all()
-        return [_callback(r) for r in rows]
+        return [callback_from_row(r) for r in rows]
 
     async def call_for(self, callback_id: int) -> tuple[str, str] | None:
         """(linkedid, outcome) of the call log's record of a dial of this callback, if any."""
@@ -238,14 +239,14 @@ class CallbackRepository:
             for name, value in values.items():
                 setattr(row, name, value)
             await session.flush()
-            return _callback(row)
+            return callback_from_row(row)
 
     async def list_callbacks(self, statuses: Sequence[Status] | None = None) -> list[Callback]:
         stmt = sa.select(CallbackRow).order_by(CallbackRow.due_at, CallbackRow.id)
         if statuses:
             stmt = stmt.where(CallbackRow.status.in_([s.value for s in statuses]))
         async with self._sessions() as session:
-            return [_callback(r) for r in (await session.scalars(stmt)).all()]
+            return [callback_from_row(r) for r in (await session.scalars(stmt)).all()]
 
     async def overdue(self, now: float) -> list[Callback]:
         """Open callbacks past their deadline (for supervisors)."""
@@ -259,7 +260,7 @@ class CallbackRepository:
             .order_by(CallbackRow.deadline)
         )
         async with self._sessions() as session:
-            return [_callback(r) for r in (await session.scalars(stmt)).all()]
+            return [callback_from_row(r) for r in (await session.scalars(stmt)).all()]
 
     async def attempts(self, callback_id: int) -> list[tuple[float, Outcome]]:
         stmt = (
@@ -290,24 +291,3 @@ def _columns(cb: Callback) -> dict[str, Any]:
         "notes": list(cb.notes),
         "last_outcome": cb.last_outcome.value if cb.last_outcome is not None else None,
     }
-
-
-def _callback(row: CallbackRow) -> Callback:
-    return Callback(
-        id=row.id,
-        number=row.number,
-        purpose=Purpose(row.purpose),
-        priority=row.priority,
-        due_at=row.due_at.timestamp(),
-        deadline=to_epoch(row.deadline),
-        status=Status(row.status),
-        attempts=row.attempts,
-        max_attempts=row.max_attempts,
-        retry_spacing=row.retry_spacing,
-        timezone=row.timezone,
-        case_id=row.case_id,
-        linkedid=row.linkedid,
-        requested_at=row.requested_at.timestamp(),
-        notes=tuple(row.notes),
-        last_outcome=Outcome(row.last_outcome) if row.last_outcome else None,
-    )

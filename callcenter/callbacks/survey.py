@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callcenter.agents.tables import CaseRow
 from callcenter.agi.fastagi import AgiRequest
 from callcenter.callbacks.tables import CallbackRow, SurveyAnswerRow
-from callcenter.kernel.db import to_datetime
+from callcenter.kernel.clock import to_datetime
 
 log = logging.getLogger(__name__)
 

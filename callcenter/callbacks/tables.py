@@ -74,4 +74,3 @@ class SurveyAnswerRow(Base):
     answer: Mapped[int] = mapped_column(sa.Integer)
     label: Mapped[str] = mapped_column(sa.String(32))
     at: Mapped[datetime]
-

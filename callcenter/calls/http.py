@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from callcenter.calls.keys import REPOSITORY
+from callcenter.kernel.roles import EVERYONE
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import (
     ApiError,
@@ -34,3 +37,15 @@ async def get_call(request: web.Request) -> web.Response:
         )
     return web.json_response(record.to_json())
 
+
+
+def setup_call_routes(app: web.Application) -> None:
+    r = functools.partial(access.route, app, tag="ops")
+    r("GET", "/api/calls", list_calls, roles=EVERYONE, summary="the call log (agents: own calls)")
+    r(
+        "GET",
+        "/api/calls/{linkedid}",
+        get_call,
+        roles=EVERYONE,
+        summary="one call record (agents: own calls)",
+    )

@@ -6,12 +6,15 @@ recording, and segments whose file is gone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from callcenter.calls.record import CallRecord, RecordingSegment
+from callcenter.calls.store import CallRepository
 
 AUDIO_SUFFIXES = frozenset({".wav", ".WAV", ".gsm", ".ulaw", ".alaw", ".sln", ".mp3"})
 
@@ -93,19 +96,19 @@ def scan_recordings(root: Path) -> list[str]:
     )
 
 
-async def check_recordings(database_url: str, recordings_dir: Path) -> RecordingReport:
-    from callcenter.calls.store import CallRepository
-    from callcenter.kernel.db import create_engine, create_session_factory
-    from callcenter.recordings.store import RecordingRepository
+async def check_recordings(
+    session_factory: async_sessionmaker[AsyncSession],
+    recordings_dir: Path,
+    purged_paths: Callable[[], Awaitable[Iterable[str]]] | None = None,
+) -> RecordingReport:
+    """The call log against the recordings directory.
 
-    engine = create_engine(database_url)
-    try:
-        factory = create_session_factory(engine)
-        repository = CallRepository(factory)
-        segments = await repository.all_segments()
-        call_ids = await repository.linkedids()
-        answered = await repository.answered_calls_without_recording()
-        purged = await RecordingRepository(factory).deleted_paths()
-    finally:
-        await engine.dispose()
+    `purged_paths`: the files retention deleted, asked of the recordings
+    feature (its catalogue knows them) after the call log is read.
+    """
+    repository = CallRepository(session_factory)
+    segments = await repository.all_segments()
+    call_ids = await repository.linkedids()
+    answered = await repository.answered_calls_without_recording()
+    purged = await purged_paths() if purged_paths is not None else ()
     return compare_recordings(scan_recordings(recordings_dir), segments, call_ids, answered, purged)

@@ -23,10 +23,10 @@ from callcenter.calls.record import RECONSTRUCTED, CallRecord
 from callcenter.calls.tracker import CallTracker, ChannelSnapshot
 from callcenter.calls.trail import Rebuilt, TrailReadReport, read_rows, rebuild
 from callcenter.config import RingConfig, TrackerConfig
+from callcenter.kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 
 
 class RecordSink(Protocol):

@@ -14,19 +14,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.agents.tables import AgentStateLogRow, WrapUpRow
-from callcenter.calls.record import CallRecord, Direction, Outcome, Party, RecordingSegment
+from callcenter.calls.record import CallRecord, Outcome, RecordingSegment
+from callcenter.calls.rows import record_from_row, segment_from_row
 from callcenter.calls.tables import calls_table, segments_table
-from callcenter.kernel.db import to_datetime, to_epoch, upsert
+from callcenter.kernel.clock import to_datetime
+from callcenter.kernel.db import upsert
 
 # Columns a later version of a call overwrites (everything but the keys and created_at).
 _CALL_UPDATE_COLUMNS = tuple(
     c.name for c in calls_table.columns if c.name not in {"id", "linkedid", "created_at"}
 )
 _SEGMENT_UPDATE_COLUMNS = ("path", "started_at")
-
-
-
-
 
 
 def _call_row(record: CallRecord) -> dict[str, Any]:
@@ -64,42 +62,6 @@ def _segment_row(segment: RecordingSegment) -> dict[str, Any]:
     }
 
 
-def _segment_from_row(row: sa.Row[Any]) -> RecordingSegment:
-    return RecordingSegment(
-        linkedid=row.linkedid,
-        uniqueid=row.uniqueid,
-        leg=row.leg,
-        path=row.path,
-        started_at=to_epoch(row.started_at),
-    )
-
-
-def _record_from_row(row: sa.Row[Any], segments: Iterable[RecordingSegment]) -> CallRecord:
-    return CallRecord(
-        linkedid=row.linkedid,
-        direction=Direction(row.direction),
-        caller_number=row.caller_number,
-        caller_name=row.caller_name,
-        dialled_number=row.dialled_number,
-        queue=row.queue,
-        arrived_at=to_epoch(row.arrived_at),
-        answered_at=to_epoch(row.answered_at),
-        ended_at=to_epoch(row.ended_at),
-        answer_seconds=row.answer_seconds,
-        rings_to_answer=row.rings_to_answer,
-        answered_by=None if row.answered_by is None else Party(row.answered_by),
-        agent=row.agent,
-        agent_name=row.agent_name,
-        hold_seconds=row.hold_seconds,
-        talk_seconds=row.talk_seconds,
-        hangup_first=None if row.hangup_first is None else Party(row.hangup_first),
-        outcome=Outcome(row.outcome),
-        hangup_cause=row.hangup_cause,
-        recordings=tuple(segments),
-        notes=tuple(row.notes or ()),
-    )
-
-
 # Recordings come back in the order they started; uniqueid, then leg, break ties.
 _SEGMENT_ORDER = (
     segments_table.c.linkedid,
@@ -109,15 +71,9 @@ _SEGMENT_ORDER = (
 )
 
 
-
-
-
-
 def _segment_rows(records: Iterable[CallRecord]) -> list[dict[str, Any]]:
     """One row per (linkedid, uniqueid, leg); the last record's segment wins."""
-    return list(
-        {_segment_key(s): _segment_row(s) for r in records for s in r.recordings}.values()
-    )
+    return list({_segment_key(s): _segment_row(s) for r in records for s in r.recordings}.values())
 
 
 def _segment_key(segment: RecordingSegment) -> tuple[str, str, str]:
@@ -222,7 +178,7 @@ class CallRepository:
             if row is None:
                 return None
             segments = await self._segments_for(session, [linkedid])
-        return _record_from_row(row, segments.get(linkedid, ()))
+        return record_from_row(row, segments.get(linkedid, ()))
 
     async def list_calls(
         self,
@@ -248,7 +204,7 @@ class CallRepository:
         async with self._session_factory() as session:
             rows = (await session.execute(query)).all()
             segments = await self._segments_for(session, [r.linkedid for r in rows])
-        return [_record_from_row(r, segments.get(r.linkedid, ())) for r in rows]
+        return [record_from_row(r, segments.get(r.linkedid, ())) for r in rows]
 
     async def handled(self, staff_no: str, linkedids: Iterable[str]) -> set[str]:
         """Which of these calls the agent handled (row-level rules for agent accounts)."""
@@ -272,7 +228,7 @@ class CallRepository:
         query = sa.select(segments_table).where(~has_call).order_by(*_SEGMENT_ORDER)
         async with self._session_factory() as session:
             rows = (await session.execute(query)).all()
-        return [_segment_from_row(r) for r in rows]
+        return [segment_from_row(r) for r in rows]
 
     async def all_segments(self) -> list[RecordingSegment]:
         """Every recording segment (the recordings check compares them with the files)."""
@@ -280,7 +236,7 @@ class CallRepository:
             rows = (
                 await session.execute(sa.select(segments_table).order_by(*_SEGMENT_ORDER))
             ).all()
-        return [_segment_from_row(r) for r in rows]
+        return [segment_from_row(r) for r in rows]
 
     async def linkedids(self) -> list[str]:
         async with self._session_factory() as session:
@@ -303,7 +259,7 @@ class CallRepository:
         )
         async with self._session_factory() as session:
             rows = (await session.execute(query)).all()
-        return [_record_from_row(r, ()) for r in rows]
+        return [record_from_row(r, ()) for r in rows]
 
     @staticmethod
     async def _segments_for(
@@ -318,5 +274,5 @@ class CallRepository:
         )
         grouped: dict[str, list[RecordingSegment]] = {}
         for row in (await session.execute(query)).all():
-            grouped.setdefault(row.linkedid, []).append(_segment_from_row(row))
+            grouped.setdefault(row.linkedid, []).append(segment_from_row(row))
         return grouped

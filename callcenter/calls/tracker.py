@@ -25,6 +25,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from callcenter.ami.channel import interface_endpoint
 from callcenter.ami.message import Message
 from callcenter.calls.record import CallRecord, Direction, Outcome, Party, RecordingSegment
 from callcenter.calls.ring import count_rings
@@ -399,7 +400,7 @@ class CallTracker:
         dest = event.get("DestUniqueid")
         if dest:
             call.agent_legs.add(dest)
-        call.agent = _endpoint(event.get("Interface")) or event.known("MemberName")
+        call.agent = interface_endpoint(event.get("Interface")) or event.known("MemberName")
         call.agent_name = event.known("MemberName")
         call.wait_seconds_asterisk = _float(event.get("HoldTime"))
         if call.answered_by is None or call.answered_by is Party.AGENT:
@@ -412,7 +413,7 @@ class CallTracker:
     def on_agent_complete(self, call: _Call, event: Message, when: float | None) -> None:
         call.talk_seconds_asterisk = _float(event.get("TalkTime"))
         if call.agent is None:
-            call.agent = _endpoint(event.get("Interface")) or event.known("MemberName")
+            call.agent = interface_endpoint(event.get("Interface")) or event.known("MemberName")
             call.agent_name = event.known("MemberName")
         reason = (event.get("Reason") or "").lower()
         if reason == "caller":
@@ -645,10 +646,3 @@ class CallTracker:
         if context is None or context in self._inbound_contexts:
             return Direction.INBOUND
         return Direction.INTERNAL
-
-
-def _endpoint(interface: str | None) -> str | None:
-    """`PJSIP/1001` -> `1001`; the endpoint is the agent's stable identity."""
-    if not interface:
-        return None
-    return interface.rsplit("/", 1)[-1] or None

@@ -5,8 +5,8 @@
   leg: `<uniqueid>-agent-voice.wav`);
 - who hung up first: an agent hanging up before the customer is a defect.
 
-`compliance_facts` is pure; `ComplianceSink` is the record sink that measures
-off the event loop and stores the facts.
+`ComplianceSink` is the record sink that measures off the event loop and
+stores the facts (`callcenter.compliance.domain.compliance_facts` decides them).
 """
 
 from __future__ import annotations
@@ -17,50 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from callcenter.agents.store import AgentRepository, Compliance
-from callcenter.calls.record import CallRecord, Outcome, Party
+from callcenter.calls.record import CallRecord, Outcome
 from callcenter.compliance.dead_air import DeadAirError, dead_air_seconds
+from callcenter.compliance.domain import Compliance, compliance_facts, voice_path
+from callcenter.compliance.store import ComplianceRepository
 
 log = logging.getLogger(__name__)
-
-DEAD_AIR_FLAG = "dead-air"
-AGENT_HUNG_UP_FIRST = "agent-hung-up-first"
-NO_AGENT_VOICE = "agent-voice-not-recorded"
-
-
-def voice_path(agent_leg_path: str) -> str:
-    """`.../<uniqueid>-agent.wav` -> `.../<uniqueid>-agent-voice.wav` (the dialplan's name)."""
-    return agent_leg_path.removesuffix(".wav") + "-voice.wav"
-
-
-def compliance_facts(
-    record: CallRecord,
-    dead_air: float | None,
-    *,
-    voice_found: bool,
-    max_dead_air: float,
-    staff_no: str | None = None,
-) -> Compliance | None:
-    """The facts for an answered agent call; None for calls no agent talked on."""
-    if record.outcome is not Outcome.ANSWERED or record.agent is None:
-        return None
-    flags: list[str] = []
-    if not voice_found:
-        flags.append(NO_AGENT_VOICE)
-    elif dead_air is None or dead_air > max_dead_air:
-        flags.append(DEAD_AIR_FLAG)
-    hung_up_first = None if record.hangup_first is None else record.hangup_first is Party.AGENT
-    if hung_up_first:
-        flags.append(AGENT_HUNG_UP_FIRST)
-    return Compliance(
-        linkedid=record.linkedid,
-        staff_no=staff_no or record.agent,
-        connected_at=record.answered_at,
-        dead_air_seconds=None if dead_air is None else round(dead_air, 2),
-        agent_hung_up_first=hung_up_first,
-        greeting_played=True,
-        flags=tuple(flags),
-    )
 
 
 class ComplianceSink:
@@ -68,7 +30,7 @@ class ComplianceSink:
 
     def __init__(
         self,
-        repository: AgentRepository,
+        repository: ComplianceRepository,
         recordings_dir: Path,
         *,
         max_dead_air: float = 3.0,
@@ -119,7 +81,7 @@ class ComplianceSink:
         if facts is None:
             return
         try:
-            await self._repo.save_compliance(facts, time.time())
+            await self._repo.save(facts, time.time())
             self.measured += 1
         except Exception as exc:
             log.warning("compliance facts of call %s not saved: %s", record.linkedid, exc)

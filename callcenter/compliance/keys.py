@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter.compliance.facts import ComplianceSink
+from callcenter.compliance.store import ComplianceRepository
 
 # Per-call compliance facts (dead air, hung up first): listeners may attach.
 COMPLIANCE = web.AppKey("compliance", ComplianceSink)
 
+COMPLIANCE_REPOSITORY = web.AppKey("compliance_repository", ComplianceRepository)

@@ -24,4 +24,3 @@ class CallComplianceRow(Base):
     greeting_played: Mapped[bool] = mapped_column(sa.Boolean)
     flags: Mapped[list[str]] = mapped_column(sa.JSON)
     measured_at: Mapped[datetime]
-

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from callcenter.agents.domain import AgentBoard, AgentState, Transition
+from callcenter.ami.channel import channel_endpoint
 from callcenter.ami.message import Message
 from callcenter.calls.record import CallRecord
 from callcenter.dashboard.definitions import (
@@ -148,7 +149,7 @@ class LiveModel:
             if (
                 call is not None
                 and call.ringing
-                and _endpoint(headers.get("Channel")) == (call.ringing)
+                and channel_endpoint(headers.get("Channel")) == (call.ringing)
             ):
                 call.ringing = None
                 return True
@@ -179,7 +180,7 @@ class LiveModel:
         if name == "QueueCallerJoin":
             call.queue = headers.get("Queue") or call.queue
         elif name == "DialBegin":
-            call.ringing = _endpoint(headers.get("DestChannel"))
+            call.ringing = channel_endpoint(headers.get("DestChannel"))
         elif name == "DialEnd":
             if headers.get("DialStatus") != "ANSWER":
                 call.ringing = None
@@ -200,7 +201,7 @@ class LiveModel:
         return True
 
     def _connected(self, call: LiveCall, agent: str | None, when: float) -> None:
-        call.agent = _endpoint(agent) or "?"
+        call.agent = channel_endpoint(agent) or "?"
         call.answered_at = when
         call.ringing = None
         if call.held:
@@ -496,11 +497,3 @@ def _case_json(case: CaseView, now: float) -> dict[str, Any]:
         "seconds_left": None if due is None else round(due - now),
         "overdue": due is not None and due < now,
     }
-
-
-def _endpoint(channel: str | None) -> str | None:
-    """`PJSIP/1001-0000000a` -> `1001`; a bare name stays as it is."""
-    if not channel:
-        return None
-    name = channel.split("/", 1)[-1]
-    return name.rsplit("-", 1)[0] if "/" in channel and "-" in name else name

@@ -2,7 +2,7 @@
 
 Inputs (all in memory, pushed to us): AMI events (`AmiClient.subscribe`),
 finished call records (a `RecordSink` on the app's record fan-out), agent
-transitions (`Router.watch`), compliance facts (`ComplianceSink.listeners`).
+transitions (`AgentService.watch`), compliance facts (`ComplianceSink.listeners`).
 A one-second tick moves the rolling windows and reads the dialler's callback
 counts and the router's waiting calls (memory, not the database).
 
@@ -28,19 +28,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from callcenter.agents.domain import AgentBoard, AgentState, Transition
-from callcenter.agents.store import Compliance
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.ami.message import Message
 from callcenter.calls.record import CallRecord
+from callcenter.compliance.domain import Compliance
 from callcenter.dashboard.live import CaseView, LiveModel, definitions_json
 from callcenter.dashboard.store import FlagRow, OpenCase
-from callcenter.kernel.web.fanout import Broadcaster
+from callcenter.kernel.clock import Clock
+from callcenter.kernel.fanout import Broadcaster
 from callcenter.routing.decide import WaitingCall
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 
 
 class CallbackCounts(Protocol):

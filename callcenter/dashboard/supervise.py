@@ -12,15 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from callcenter.kernel.errors import DomainError
+
 SPY_MODES: Final = {"listen": "qbE", "whisper": "qbEw", "barge": "qbEB"}
 _UP = "6"
 
 
-class SuperviseError(ValueError):
-    def __init__(self, status: int, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_id = error_id
+class SuperviseError(DomainError, ValueError):
+    conflict_ids = frozenset({"agent-not-on-call"})
 
 
 def agent_channel(
@@ -40,7 +39,7 @@ def agent_channel(
     up = [c for c in mine if c.get("ChannelState") == _UP] or mine
     if not up:
         raise SuperviseError(
-            409, "agent-not-on-call", f"endpoint {endpoint} has no live call to listen to"
+            "agent-not-on-call", f"endpoint {endpoint} has no live call to listen to"
         )
     return up[0].get("Channel") or ""
 
@@ -51,7 +50,7 @@ def spy_originate(
     """The Originate fields: ring the supervisor's phone, then ChanSpy on `channel`."""
     options = SPY_MODES.get(mode)
     if options is None:
-        raise SuperviseError(400, "unknown-action", f"unknown supervisor action {mode!r}")
+        raise SuperviseError("unknown-action", f"unknown supervisor action {mode!r}")
     return {
         "Channel": f"PJSIP/{supervisor_endpoint}",
         "Application": "ChanSpy",

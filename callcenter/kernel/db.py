@@ -149,14 +149,6 @@ class Base(DeclarativeBase):
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def to_datetime(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
-
-
-def to_epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
 def upsert(dialect_name: str, table: sa.Table) -> Any:
     """The dialect's INSERT that supports ON CONFLICT (both SQLite and PostgreSQL have it)."""
     if dialect_name == "postgresql":
@@ -169,3 +161,12 @@ def upsert(dialect_name: str, table: sa.Table) -> Any:
 class UnsupportedDialectError(RuntimeError):
     error_id = "database-dialect-unsupported"
 
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for what commands print and log and doctor shows."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,18 @@ class TaskSupervisor:
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
             for task in pending:
+                log.warning(
+                    "background task %s did not stop within %.1fs", task.get_name(), timeout
+                )
+
+    async def cancel(self, tasks: Iterable[asyncio.Task[Any]], timeout: float = 5.0) -> None:
+        """Cancel a feature's own tasks at its cleanup, and wait for them to end."""
+        pending = [task for task in tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            for task in late:
                 log.warning(
                     "background task %s did not stop within %.1fs", task.get_name(), timeout
                 )

@@ -21,15 +21,15 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiActionFailed, AmiAuthError, AmiError, AmiFatalError
 from callcenter.config import AmiConfig, AsteriskConfig, Config
-
-Clock = Callable[[], float]
+from callcenter.kernel.clock import Clock
+from callcenter.kernel.db import safe_url
 
 # What the product needs loaded: queues, recording, SIP, the user events the
 # tracker reads, the dialplan itself, and AGI for the scripts.
@@ -477,16 +477,6 @@ async def check_database(url: str, timeout: float) -> CheckResult:
 
 def check_asr_model(path: Path | None) -> CheckResult:
     return evaluate_asr_model(path, path is not None and path.exists())
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable database URL>"
 
 
 def _first_line(exc: BaseException) -> str:

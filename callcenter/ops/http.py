@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from callcenter.calls.keys import WRITER
+from callcenter.kernel.web import access
+from callcenter.kernel.web.access import PUBLIC
 from callcenter.kernel.web.keys import AMI
 from callcenter.ops.keys import METRICS
 from callcenter.ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -30,3 +34,10 @@ async def metrics(request: web.Request) -> web.Response:
     body = request.app[METRICS].exposition()
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
+
+
+def setup_ops_routes(app: web.Application) -> None:
+    r = functools.partial(access.route, app, tag="ops")
+    r("GET", "/healthz", healthz, roles=PUBLIC, summary="liveness")
+    r("GET", "/readyz", readyz, roles=PUBLIC, summary="readiness: AMI and database")
+    r("GET", "/metrics", metrics, roles=PUBLIC, summary="Prometheus metrics")

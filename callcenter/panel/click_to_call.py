@@ -16,22 +16,21 @@ import uuid
 from dataclasses import dataclass
 
 from callcenter.agents.domain import AgentError
+from callcenter.agents.service import AgentService
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.ami.message import Message
-from callcenter.routing.service import Router
+from callcenter.kernel.errors import DomainError, Kind
 
 log = logging.getLogger(__name__)
 
 CONTEXT = "callcenter-click-to-call"
 
 
-class ClickToCallError(Exception):
-    def __init__(self, status: int, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_id = error_id
-        self.message = message
+class ClickToCallError(DomainError):
+    def __init__(self, kind: Kind, error_id: str, message: str, /) -> None:
+        super().__init__(error_id, message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -43,8 +42,8 @@ class Placed:
 
 
 class ClickToCall:
-    def __init__(self, router: Router, ami: AmiClient, *, agent_ring_seconds: int) -> None:
-        self._router = router
+    def __init__(self, agents: AgentService, ami: AmiClient, *, agent_ring_seconds: int) -> None:
+        self._agents = agents
         self._ami = ami
         self._agent_ring = agent_ring_seconds
         self._pending: dict[str, Placed] = {}  # ActionID -> placed, until OriginateResponse
@@ -53,16 +52,20 @@ class ClickToCall:
         """Ring the agent, then `number` (already normalised and checked against the
         do-not-call list)."""
         if not self._ami.connected:
-            raise ClickToCallError(503, "asterisk-unavailable", "Asterisk is not connected")
-        agent = self._router.board.agents.get(staff_no)
+            raise ClickToCallError(
+                Kind.UNAVAILABLE, "asterisk-unavailable", "Asterisk is not connected"
+            )
+        agent = self._agents.board.agents.get(staff_no)
         if agent is None:
-            raise ClickToCallError(404, "unknown-agent", f"no agent with staff number {staff_no}")
+            raise ClickToCallError(
+                Kind.NOT_FOUND, "unknown-agent", f"no agent with staff number {staff_no}"
+            )
         offer = f"click-{uuid.uuid4().hex[:12]}"
         try:
-            self._router.offer(staff_no, offer)
+            self._agents.offer(staff_no, offer)
         except AgentError as exc:
             raise ClickToCallError(
-                409,
+                Kind.CONFLICT,
                 "agent-unavailable",
                 f"agent {staff_no} must be available to place a call ({exc})",
             ) from None
@@ -82,9 +85,9 @@ class ClickToCall:
                 },
             )
         except AmiError as exc:
-            self._router.withdraw(staff_no, offer)
+            self._agents.withdraw(staff_no, offer)
             raise ClickToCallError(
-                502, "originate-failed", f"Asterisk refused the call: {exc}"
+                Kind.UPSTREAM_FAILED, "originate-failed", f"Asterisk refused the call: {exc}"
             ) from None
         placed = Placed(staff_no, number, offer, action_id)
         self._pending[action_id] = placed
@@ -99,4 +102,4 @@ class ClickToCall:
             return
         if (event.get("Response") or "").lower() != "success":
             # The agent did not pick up their own call: back to available.
-            self._router.withdraw(placed.staff_no, placed.offer)
+            self._agents.withdraw(placed.staff_no, placed.offer)

@@ -9,41 +9,36 @@ callbacks the agent owns and click-to-call.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import html
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final
 
 from aiohttp import web
 
-from callcenter.accounts.roles import Role
 from callcenter.agents.domain import MISSED_CALLS
 from callcenter.agents.http import STAFF_NO, _status_json
+from callcenter.agents.keys import AGENTS
 from callcenter.callbacks.http import _json as callback_json
 from callcenter.callbacks.keys import SCHEDULE
-from callcenter.callbacks.numbers import CallbackError
 from callcenter.calls.keys import REPOSITORY
+from callcenter.kernel.roles import Role
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
-from callcenter.kernel.web.fanout import Broadcaster, serve_websocket
-from callcenter.kernel.web.keys import AMI, CONFIG, SUPERVISOR
+from callcenter.kernel.web.keys import CONFIG
 from callcenter.kernel.web.pages import html_response, page, pick_lang
 from callcenter.kernel.web.request import json_object
-from callcenter.panel.click_to_call import ClickToCall, ClickToCallError
+from callcenter.kernel.web.websocket import serve_websocket
 from callcenter.panel.keys import CLICK_TO_CALL, PANEL, PANEL_BROADCAST, PANEL_REPOSITORY
 from callcenter.panel.pop import ScreenPop
-from callcenter.panel.service import PanelService, topic
-from callcenter.panel.store import PanelRepository, contact_key
-from callcenter.routing.keys import ROUTER
+from callcenter.panel.service import topic
+from callcenter.panel.store import contact_key
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 # Suggested complaint types for the wrap-up form (free text is accepted too).
 COMPLAINT_TYPES: Final = ("服務態度", "產品質量", "收費", "配送", "維修", "等候時間", "other")
-STATE_POLL: Final = 0.25  # seconds between looks at the board for state changes
 MAX_NOTES: Final = 4000
 
 # Agents open their own panel, supervisors any agent's (admins always pass); QA has none.
@@ -54,57 +49,8 @@ PANEL_ROLES: Final = frozenset({Role.AGENT, Role.SUPERVISOR})
 # -- wiring ---------------------------------------------------------------------------------
 
 
-async def panel_context(app: web.Application) -> AsyncIterator[None]:
-    """Screen pops from the AMI stream, live agent states, click-to-call (after routing)."""
-    router = app[ROUTER]
-    broadcaster = Broadcaster(name="panel")
-    repository = PanelRepository(app[REPOSITORY].session_factory)
-
-    def staff_of(endpoint: str) -> str | None:
-        agent = router.board.by_endpoint(endpoint)
-        return agent.staff_no if agent is not None else None
-
-    service = PanelService(repository, broadcaster.publish, staff_of, app[SUPERVISOR].spawn)
-    dialer = ClickToCall(
-        router, app[AMI], agent_ring_seconds=app[CONFIG].callbacks.agent_ring_seconds
-    )
-    undo = [app[AMI].subscribe(service.on_event), app[AMI].subscribe(dialer.on_event)]
-    watcher = app[SUPERVISOR].spawn("panel-states", _watch_states(app, broadcaster))
-    app[PANEL] = service
-    app[PANEL_BROADCAST] = broadcaster
-    app[PANEL_REPOSITORY] = repository
-    app[CLICK_TO_CALL] = dialer
-    try:
-        yield
-    finally:
-        watcher.cancel()
-        for u in undo:
-            u()
-        broadcaster.close_all()
 
 
-async def _watch_states(app: web.Application, broadcaster: Broadcaster) -> None:
-    """Push each agent's state to their panel when it changes (the board is in memory:
-    looking costs nothing, and no router hook is needed)."""
-    board = app[ROUTER].board
-    seen: dict[str, tuple[Any, ...]] = {}
-    while True:
-        for staff_no, status in list(board.status.items()):
-            agent = board.agents.get(staff_no)
-            if agent is None:
-                continue
-            mark = (
-                status.state,
-                status.since,
-                status.pause_reason,
-                status.pending_pause,
-                status.call,
-            )
-            if seen.get(staff_no) != mark:
-                seen[staff_no] = mark
-                message = {"type": "state", "agent": _status_json(agent, status)}
-                broadcaster.publish(json.dumps(message, ensure_ascii=False), topic(staff_no))
-        await asyncio.sleep(STATE_POLL)
 
 
 # -- who the panel is for ------------------------------------------------------------------
@@ -129,7 +75,7 @@ def panel_agent(request: web.Request, asked: str | None = None) -> str:
         )
     else:
         staff_no = asked
-    if staff_no not in request.app[ROUTER].board.agents:
+    if staff_no not in request.app[AGENTS].board.agents:
         raise ApiError(404, "unknown-agent", f"no agent with staff number {staff_no!r}")
     return staff_no
 
@@ -141,12 +87,12 @@ def _pop_json(pop: ScreenPop | None) -> dict[str, Any] | None:
 
 
 def _current_pop(request: web.Request, staff_no: str) -> ScreenPop | None:
-    call = request.app[ROUTER].board.status[staff_no].call
+    call = request.app[AGENTS].board.status[staff_no].call
     return request.app[PANEL].recent(call, staff_no) if call else None
 
 
 def _state(request: web.Request, staff_no: str) -> dict[str, Any]:
-    board = request.app[ROUTER].board
+    board = request.app[AGENTS].board
     return _status_json(board.agents[staff_no], board.status[staff_no])
 
 
@@ -259,17 +205,14 @@ async def put_contact(request: web.Request) -> web.Response:
     if member is not None and not isinstance(member, bool):
         raise ApiError(400, "bad-field", "member must be true or false", field="member")
     who = access.principal(request)
-    try:
-        contact = await request.app[PANEL_REPOSITORY].save_contact(
-            request.match_info["number"],
-            name=name.strip() if isinstance(name, str) else None,
-            notes=notes,
-            member=member,
-            by=who.username if who.staff_no is None else f"{who.username} ({who.staff_no})",
-            at=time.time(),
-        )
-    except CallbackError as exc:
-        raise ApiError(400, exc.error_id, exc.message, **exc.details) from None
+    contact = await request.app[PANEL_REPOSITORY].save_contact(
+        request.match_info["number"],
+        name=name.strip() if isinstance(name, str) else None,
+        notes=notes,
+        member=member,
+        by=who.username if who.staff_no is None else f"{who.username} ({who.staff_no})",
+        at=time.time(),
+    )
     # The pop on screen shows the corrected name at once.
     pop = _current_pop(request, staff_no)
     if pop is not None and pop.number and contact.number in (pop.number, contact_key(pop.number)):
@@ -297,14 +240,8 @@ async def click_to_call(request: web.Request) -> web.Response:
     number = body.get("number")
     if not isinstance(number, str) or not number.strip():
         raise ApiError(400, "bad-field", "number is required", field="number")
-    try:
-        checked = request.app[SCHEDULE].do_not_call.check(number)
-    except CallbackError as exc:
-        raise ApiError(400, exc.error_id, exc.message, **exc.details) from None
-    try:
-        placed = await request.app[CLICK_TO_CALL].call(staff_no, checked)
-    except ClickToCallError as exc:
-        raise ApiError(exc.status, exc.error_id, exc.message) from None
+    checked = request.app[SCHEDULE].do_not_call.check(number)
+    placed = await request.app[CLICK_TO_CALL].call(staff_no, checked)
     return web.json_response(
         {"agent": placed.staff_no, "number": placed.number, "status": "ringing-agent"},
         status=202,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.kernel.web.fanout import Broadcaster
+from callcenter.kernel.fanout import Broadcaster
 from callcenter.panel.click_to_call import ClickToCall
 from callcenter.panel.service import PanelService
 from callcenter.panel.store import PanelRepository

@@ -24,12 +24,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from callcenter.ami.message import Message
+from callcenter.kernel.clock import Clock
 from callcenter.panel.pop import ScreenPop, build_pop, clean_caller_id_name
 from callcenter.panel.store import PanelRepository
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 Spawn = Callable[[str, Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 StaffOf = Callable[[str], str | None]  # endpoint -> staff number (None: not an agent)
 # (message, topic) -> how many clients got it: the web layer's broadcaster.

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.agents.tables import CaseRow, WrapUpRow
 from callcenter.callbacks.numbers import CallbackError, normalize_number
-from callcenter.callbacks.schedule import OPEN_STATUSES, Callback
-from callcenter.callbacks.store import _callback
+from callcenter.callbacks.requests import OPEN_STATUSES, Callback
+from callcenter.callbacks.rows import callback_from_row
 from callcenter.callbacks.tables import CallbackRow
 from callcenter.calls.tables import Call
-from callcenter.kernel.db import to_epoch, upsert
+from callcenter.kernel.clock import to_epoch
+from callcenter.kernel.db import upsert
 from callcenter.panel.pop import Contact, HistoryItem, OpenCase
 from callcenter.panel.tables import ContactRow
 
@@ -240,4 +241,4 @@ class PanelRepository:
             .order_by(CallbackRow.due_at, CallbackRow.id)
         )
         async with self._sessions() as session:
-            return [_callback(r) for r in (await session.scalars(stmt)).unique().all()]
+            return [callback_from_row(r) for r in (await session.scalars(stmt)).unique().all()]

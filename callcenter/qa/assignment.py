@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from callcenter.kernel.errors import DomainError, Kind
 
-class AssignmentError(ValueError):
-    def __init__(self, error_id: str, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.error_id = error_id
-        self.message = message
-        self.details = details
+
+class AssignmentError(DomainError, ValueError):
+    default_kind = Kind.CONFLICT  # the inspectors at hand cannot take the samples
 
 
 def assign_balanced(

@@ -1,14 +1,12 @@
-"""`callcenter qa ...` and `callcenter recordings purge|catalogue`: straight to the database.
+"""`callcenter qa draw|verify-draw|assign|samples`: straight to the database.
 
 Like `callcenter migrate`, these open the configured database themselves, so
-a month's draw or a retention run needs no running service; the service's
-own housekeeping does the same work on its schedule.
+a month's draw needs no running service.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import sys
@@ -17,6 +15,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from callcenter.config import Config
+from callcenter.kernel.commands import Subparsers, run_with_sessions
+from callcenter.kernel.errors import Kind
 from callcenter.qa.errors import QaError
 from callcenter.qa.runtime import QaState, make_qa
 
@@ -31,16 +31,7 @@ def _by() -> str:
 
 
 def _run(config: Config, job: Callable[[QaState], Awaitable[T]]) -> T:
-    from callcenter.kernel.db import create_engine, create_session_factory
-
-    async def main() -> T:
-        engine = create_engine(config.database.url)
-        try:
-            return await job(make_qa(config, create_session_factory(engine)))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+    return run_with_sessions(config.database.url, lambda sessions: job(make_qa(config, sessions)))
 
 
 def _fail(exc: QaError) -> int:
@@ -56,7 +47,7 @@ def _print(data: Any) -> None:
 
 def cmd_qa_draw(config: Config, args: argparse.Namespace) -> int:
     async def job(qa: QaState) -> dict[str, Any]:
-        outcome = await qa.service.draw(args.month, by=_by(), assign=not args.no_assign)
+        outcome = await qa.draws.draw(args.month, by=_by(), assign=not args.no_assign)
         return outcome.to_json()
 
     try:
@@ -79,7 +70,7 @@ def cmd_qa_draw(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_qa_verify(config: Config, args: argparse.Namespace) -> int:
     async def job(qa: QaState) -> dict[str, Any]:
-        return (await qa.service.verify_draw(args.draw_id)).to_json()
+        return (await qa.draws.verify_draw(args.draw_id)).to_json()
 
     try:
         result = _run(config, job)
@@ -106,7 +97,7 @@ def _due(raw: str | None) -> float | None:
     except ValueError:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
-        raise QaError(400, "bad-field", "--due needs an ISO time with its offset", got=raw)
+        raise QaError(Kind.INVALID, "bad-field", "--due needs an ISO time with its offset", got=raw)
     return parsed.timestamp()
 
 
@@ -114,12 +105,14 @@ def cmd_qa_assign(config: Config, args: argparse.Namespace) -> int:
     async def job(qa: QaState) -> Any:
         if args.auto:
             if not args.month:
-                raise QaError(400, "month-invalid", "--auto needs --month YYYY-MM")
-            rows = await qa.service.rows(month=args.month, status="unassigned")
-            return await qa.service.auto_assign([r.sample.id for r in rows], by=_by())
+                raise QaError(Kind.INVALID, "month-invalid", "--auto needs --month YYYY-MM")
+            rows = await qa.evaluations.rows(month=args.month, status="unassigned")
+            return await qa.assignments.auto_assign([r.sample.id for r in rows], by=_by())
         if args.sample_id is None or not args.inspectors:
-            raise QaError(400, "inspectors-invalid", "give a sample id and inspectors, or --auto")
-        assignments = await qa.service.assign(
+            raise QaError(
+                Kind.INVALID, "inspectors-invalid", "give a sample id and inspectors, or --auto"
+            )
+        assignments = await qa.assignments.assign(
             args.sample_id, list(args.inspectors), due_at=_due(args.due), by=_by()
         )
         return [a.to_json() for a in assignments]
@@ -134,7 +127,9 @@ def cmd_qa_assign(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_qa_samples(config: Config, args: argparse.Namespace) -> int:
     async def job(qa: QaState) -> list[dict[str, Any]]:
-        rows = await qa.service.rows(month=args.month, inspector=args.inspector, status=args.status)
+        rows = await qa.evaluations.rows(
+            month=args.month, inspector=args.inspector, status=args.status
+        )
         return [r.to_json(datetime.now().timestamp()) for r in rows]
 
     try:
@@ -149,29 +144,8 @@ def cmd_qa_samples(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_recordings_purge(config: Config, args: argparse.Namespace) -> int:
-    async def job(qa: QaState) -> Any:
-        return await qa.purge(dry_run=args.dry_run)
-
-    result = _run(config, job)
-    if args.json:
-        _print(result.to_json())
-    else:
-        print(result.describe())
-    return 0
-
-
-def cmd_recordings_catalogue(config: Config, args: argparse.Namespace) -> int:
-    async def job(qa: QaState) -> int:
-        return await qa.catalog.backfill(older_than=args.older_than)
-
-    print(f"{_run(config, job)} recording files catalogued")
-    return 0
-
-
-def add_qa_commands(sub: Any) -> None:
-    """`callcenter qa draw|verify-draw|assign|samples`."""
-    qa = sub.add_parser(
+def add_commands(subparsers: Subparsers) -> None:
+    qa = subparsers.add_parser(
         "qa", help="quality inspection: draws, assignments (direct to the database)"
     )
     qa_sub = qa.add_subparsers(dest="qa_action", required=True)
@@ -202,19 +176,3 @@ def add_qa_commands(sub: Any) -> None:
     samples.add_argument("--inspector")
     samples.add_argument("--status", choices=["unassigned", "assigned", "submitted", "locked"])
     samples.set_defaults(func=cmd_qa_samples)
-
-
-def add_recordings_commands(rec_sub: Any) -> None:
-    """`callcenter recordings purge|catalogue` (beside `check`)."""
-    purge = rec_sub.add_parser(
-        "purge",
-        help="delete recordings older than CALLCENTER_RECORDING_RETENTION_DAYS (calls are kept)",
-    )
-    purge.add_argument("--dry-run", action="store_true", help="only list what would go")
-    purge.add_argument("--json", action="store_true")
-    purge.set_defaults(func=cmd_recordings_purge)
-    catalogue = rec_sub.add_parser(
-        "catalogue", help="measure (duration, size, sha256) recordings not catalogued yet"
-    )
-    catalogue.add_argument("--older-than", type=float, default=120.0, help="seconds since the call")
-    catalogue.set_defaults(func=cmd_recordings_catalogue)

@@ -11,7 +11,7 @@ from typing import Final
 
 from aiohttp import web
 
-from callcenter.accounts.roles import STAFF
+from callcenter.kernel.roles import STAFF
 from callcenter.kernel.web import access
 
 STATIC_DIR: Final = Path(__file__).parent / "static"

@@ -1,12 +1,13 @@
-"""QA domain errors: a stable `error_id`, an HTTP-ish status, details saying what to fix."""
+"""QA domain errors: a stable `error_id`, the kind of refusal, details saying what to fix."""
 
 from __future__ import annotations
 
+from callcenter.kernel.errors import DomainError, Kind
 
-class QaError(Exception):
-    def __init__(self, status: int, error_id: str, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_id = error_id
-        self.message = message
-        self.details = details
+
+class QaError(DomainError):
+    """QA names the kind at each raise: one id (a wrapped pure error's) can mean either."""
+
+    def __init__(self, kind: Kind, error_id: str, message: str, /, **details: object) -> None:
+        super().__init__(error_id, message, **details)
+        self.kind = kind

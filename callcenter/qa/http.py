@@ -10,31 +10,28 @@ reaches the handler.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from callcenter.accounts.http import client_ip
-from callcenter.accounts.roles import MANAGERS, STAFF, Principal
-from callcenter.asr.store import transcript_view
-from callcenter.audit.store import AuditEntry
-from callcenter.calls.keys import RECORD_SINK, REPOSITORY
+from callcenter.asr.service import transcript_view
+from callcenter.audit.domain import AuditEntry
+from callcenter.calls.keys import REPOSITORY
+from callcenter.kernel.roles import MANAGERS, STAFF, Principal
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
-from callcenter.kernel.web.keys import CONFIG, SUPERVISOR
+from callcenter.kernel.web.keys import CONFIG
 from callcenter.kernel.web.request import json_object
-from callcenter.qa.errors import QaError
 from callcenter.qa.keys import QA
 from callcenter.qa.masking import mask_call_record
 from callcenter.qa.model import SampleRow
-from callcenter.qa.runtime import QaState, make_qa
-from callcenter.qa.scoring import form_from_json
+from callcenter.qa.runtime import QaState
+from callcenter.qa.scoring import form_from_json, score_form
 from callcenter.recordings.recording import Recording
 
 log = logging.getLogger(__name__)
@@ -43,56 +40,11 @@ log = logging.getLogger(__name__)
 _LEG_ORDER = {("mixed", "agent"): 0, ("agent", "agent-voice"): 1, ("caller", "customer-voice"): 2}
 
 
-
-
-def build_qa(app: web.Application) -> QaState:
-    return make_qa(app[CONFIG], app[REPOSITORY].session_factory)
-
-
-async def qa_context(app: web.Application) -> AsyncIterator[None]:
-    """QA wiring: the recordings catalogue sink and the housekeeping job (needs the database,
-    and the record sink and task supervisor when the telephony side runs)."""
-    state = build_qa(app)
-    app[QA] = state
-    undo: list[Callable[[], None]] = []
-    tasks: list[asyncio.Task[Any]] = []
-    if RECORD_SINK in app:
-        undo.append(app[RECORD_SINK].add(state.catalog))
-    if SUPERVISOR in app:
-        supervisor = app[SUPERVISOR]
-        tasks.append(supervisor.spawn("recordings-catalogue", state.catalog.run()))
-        minutes = state.service.settings.housekeeping_minutes
-        tasks.append(supervisor.spawn("qa-housekeeping", _every(minutes * 60.0, state)))
-    try:
-        yield
-    finally:
-        for remove in undo:
-            remove()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
-async def _every(seconds: float, state: QaState) -> None:
-    while True:
-        try:
-            await state.housekeeping()
-        except Exception:
-            log.exception("QA housekeeping failed; next try in %.0f s", seconds)
-        await asyncio.sleep(seconds)
-
-
 # -- helpers ----------------------------------------------------------------------------------
 
 
 def _state(request: web.Request) -> QaState:
     return request.app[QA]
-
-
-def _api(exc: QaError) -> ApiError:
-    return ApiError(exc.status, exc.error_id, exc.message, **exc.details)
 
 
 def _id(request: web.Request, name: str) -> int:
@@ -104,8 +56,6 @@ def _id(request: web.Request, name: str) -> int:
     if value < 1:
         raise ApiError(400, "bad-parameter", f"{name} must be positive", got=raw)
     return value
-
-
 
 
 def _inspector_only(principal: Principal) -> bool:
@@ -149,15 +99,12 @@ async def list_samples(request: web.Request) -> web.Response:
     principal = access.principal(request)
     query = request.query
     mine = _inspector_only(principal) or query.get("mine") in {"1", "true", "yes"}
-    try:
-        rows = await _state(request).service.rows(
-            inspector=principal.username if mine else None,
-            month=query.get("month") or None,
-            status=query.get("status") or None,
-            agent=query.get("agent") or None,
-        )
-    except QaError as exc:
-        raise _api(exc) from None
+    rows = await _state(request).evaluations.rows(
+        inspector=principal.username if mine else None,
+        month=query.get("month") or None,
+        status=query.get("status") or None,
+        agent=query.get("agent") or None,
+    )
     now = time.time()
     if mine:
         return web.json_response({"samples": [r.to_json(now) for r in rows]})
@@ -175,7 +122,7 @@ async def list_samples(request: web.Request) -> web.Response:
 
 async def _visible_rows(request: web.Request, sample_id: int) -> tuple[Principal, list[SampleRow]]:
     principal = access.principal(request)
-    rows = await _state(request).service.repository.list_rows(sample_id=sample_id)
+    rows = await _state(request).evaluations.store.list_rows(sample_id=sample_id)
     if not rows:
         raise ApiError(404, "sample-not-found", f"no sample {sample_id}", sample_id=sample_id)
     if _inspector_only(principal):
@@ -194,7 +141,7 @@ async def get_sample(request: web.Request) -> web.Response:
     sample_id = _id(request, "sample_id")
     principal, rows = await _visible_rows(request, sample_id)
     state = _state(request)
-    repository = state.service.repository
+    repository = state.evaluations.store
     mine = next(
         (r for r in rows if r.assignment and r.assignment.inspector == principal.username), None
     )
@@ -209,8 +156,8 @@ async def get_sample(request: web.Request) -> web.Response:
     )
     evaluation = None
     if row.evaluation is not None:
-        evaluation = await state.service.evaluation(row.evaluation.id)
-    form = state.service.form if evaluation is None else form_from_json(evaluation.form)
+        evaluation = await state.evaluations.evaluation(row.evaluation.id)
+    form = score_form(state.settings) if evaluation is None else form_from_json(evaluation.form)
     body: dict[str, Any] = {
         "sample": row.to_json(time.time()),
         "call": None if record is None else mask_call_record(record.to_json()),
@@ -232,21 +179,15 @@ async def put_evaluation(request: web.Request) -> web.Response:
     sample_id = _id(request, "sample_id")
     principal = access.principal(request)
     body = await json_object(request)
-    try:
-        evaluation, created = await _state(request).service.evaluate(
-            sample_id, principal.username, body, by=principal.username
-        )
-    except QaError as exc:
-        raise _api(exc) from None
+    evaluation, created = await _state(request).evaluations.evaluate(
+        sample_id, principal.username, body, by=principal.username
+    )
     return web.json_response({"evaluation": evaluation.to_json()}, status=201 if created else 200)
 
 
 async def get_evaluation(request: web.Request) -> web.Response:
     principal = access.principal(request)
-    try:
-        evaluation = await _state(request).service.evaluation(_id(request, "evaluation_id"))
-    except QaError as exc:
-        raise _api(exc) from None
+    evaluation = await _state(request).evaluations.evaluation(_id(request, "evaluation_id"))
     if _inspector_only(principal) and evaluation.inspector != principal.username:
         raise ApiError(403, "not-assigned", "this evaluation is another inspector's")
     return web.json_response({"evaluation": evaluation.to_json()})
@@ -254,27 +195,21 @@ async def get_evaluation(request: web.Request) -> web.Response:
 
 async def lock_evaluation(request: web.Request) -> web.Response:
     principal = access.principal(request)
-    try:
-        evaluation = await _state(request).service.lock(
-            _id(request, "evaluation_id"), by=principal.username
-        )
-    except QaError as exc:
-        raise _api(exc) from None
+    evaluation = await _state(request).evaluations.lock(
+        _id(request, "evaluation_id"), by=principal.username
+    )
     return web.json_response({"evaluation": evaluation.to_json()})
 
 
 async def assign_sample(request: web.Request) -> web.Response:
     principal = access.principal(request)
     body = await json_object(request)
-    try:
-        assignments = await _state(request).service.assign(
-            _id(request, "sample_id"),
-            body.get("inspectors"),
-            due_at=_when(body.get("due_at"), "due_at"),
-            by=principal.username,
-        )
-    except QaError as exc:
-        raise _api(exc) from None
+    assignments = await _state(request).assignments.assign(
+        _id(request, "sample_id"),
+        body.get("inspectors"),
+        due_at=_when(body.get("due_at"), "due_at"),
+        by=principal.username,
+    )
     return web.json_response({"assignments": [a.to_json() for a in assignments]})
 
 
@@ -290,25 +225,19 @@ async def create_draw(request: web.Request) -> web.Response:
     assign = body.get("assign", True)
     if not isinstance(assign, bool):
         raise ApiError(400, "bad-field", "assign must be true or false", field="assign")
-    try:
-        outcome = await _state(request).service.draw(month, by=principal.username, assign=assign)
-    except QaError as exc:
-        raise _api(exc) from None
+    outcome = await _state(request).draws.draw(month, by=principal.username, assign=assign)
     return web.json_response(outcome.to_json(), status=201)
 
 
 async def get_draw(request: web.Request) -> web.Response:
-    draw = await _state(request).service.repository.get_draw(_id(request, "draw_id"))
+    draw = await _state(request).draws.store.get_draw(_id(request, "draw_id"))
     if draw is None:
         raise ApiError(404, "draw-not-found", "no such draw")
     return web.json_response({"draw": draw.to_json(with_candidates=True)})
 
 
 async def verify_draw(request: web.Request) -> web.Response:
-    try:
-        result = await _state(request).service.verify_draw(_id(request, "draw_id"))
-    except QaError as exc:
-        raise _api(exc) from None
+    result = await _state(request).draws.verify_draw(_id(request, "draw_id"))
     return web.json_response(result.to_json())
 
 
@@ -316,45 +245,36 @@ async def verify_draw(request: web.Request) -> web.Response:
 
 
 async def calibration(request: web.Request) -> web.Response:
-    try:
-        view = await _state(request).service.calibration(request.match_info["linkedid"])
-    except QaError as exc:
-        raise _api(exc) from None
-    evaluations = await _state(request).service.repository.evaluations_of_call(view["linkedid"])
+    view = await _state(request).reports.calibration(request.match_info["linkedid"])
+    evaluations = await _state(request).reports.store.evaluations_of_call(view["linkedid"])
     view["evaluations"] = [e.to_json() for e in evaluations]
-    view["form"] = _state(request).service.form.to_json()
+    view["form"] = score_form(_state(request).settings).to_json()
     return web.json_response(view)
 
 
 async def summary(request: web.Request) -> web.Response:
     month = request.query.get("month", "")
-    try:
-        return web.json_response(await _state(request).service.summary(month))
-    except QaError as exc:
-        raise _api(exc) from None
+    return web.json_response(await _state(request).reports.summary(month))
 
 
 async def weekly(request: web.Request) -> web.Response:
     week = request.query.get("week", "")
-    try:
-        report = await _state(request).service.weekly(week)
-    except QaError as exc:
-        raise _api(exc) from None
+    report = await _state(request).reports.weekly(week)
     for defect in report["defects"]:
         defect["by_agent"] = defect["agents"]
         defect["agents"] = list(defect["agents"])
-    report["form"] = _state(request).service.form.to_json()
+    report["form"] = score_form(_state(request).settings).to_json()
     return web.json_response(report)
 
 
 async def get_form(request: web.Request) -> web.Response:
-    return web.json_response({"form": _state(request).service.form.to_json()})
+    return web.json_response({"form": score_form(_state(request).settings).to_json()})
 
 
 async def list_inspectors(request: web.Request) -> web.Response:
-    service = _state(request).service
-    load = await service.repository.open_load()
-    names = await service.inspectors()
+    assignments = _state(request).assignments
+    load = await assignments.store.open_load()
+    names = await assignments.inspectors()
     return web.json_response(
         {"inspectors": [{"username": n, "open": load.get(n, 0)} for n in sorted(names)]}
     )
@@ -395,7 +315,7 @@ async def recording_audio(request: web.Request) -> web.StreamResponse:
     recording = await state.recordings.get(recording_id)
     if recording is None:
         raise ApiError(404, "recording-not-found", f"no recording {recording_id}")
-    if _inspector_only(principal) and not await state.service.repository.is_assigned(
+    if _inspector_only(principal) and not await state.assignments.store.is_assigned(
         principal.username, recording.linkedid, principal.user_id
     ):
         await _audit(request, principal, "denied", recording_id, linkedid=recording.linkedid)

@@ -8,15 +8,22 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.accounts.roles import Role
-from callcenter.accounts.store import AccountRepository
-from callcenter.audit.store import AuditRepository
-from callcenter.config import Config
-from callcenter.qa.service import QaService
-from callcenter.qa.store import QaRepository
+from callcenter.accounts.service import enabled_users
+from callcenter.audit.service import AuditLog
+from callcenter.config import Config, QaConfig
+from callcenter.kernel.roles import Role
+from callcenter.qa.assignment_service import AssignmentService
+from callcenter.qa.assignment_store import AssignmentStore
+from callcenter.qa.draw_service import DrawService
+from callcenter.qa.draw_store import DrawStore
+from callcenter.qa.evaluation_service import EvaluationService
+from callcenter.qa.evaluation_store import EvaluationStore
+from callcenter.qa.report_service import ReportService
+from callcenter.qa.report_store import ReportStore
+from callcenter.qa.scoring import score_form
 from callcenter.recordings.catalog import RecordingCatalog
-from callcenter.recordings.purge import PurgeResult, purge_recordings
-from callcenter.recordings.store import RecordingRepository
+from callcenter.recordings.purge import PurgeResult
+from callcenter.recordings.service import Recordings
 from callcenter.routing.hours import parse_shifts
 
 log = logging.getLogger(__name__)
@@ -24,24 +31,26 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class QaState:
-    service: QaService
-    recordings: RecordingRepository
-    audit: AuditRepository
+    settings: QaConfig
+    draws: DrawService
+    assignments: AssignmentService
+    evaluations: EvaluationService
+    reports: ReportService
+    recordings: Recordings
+    audit: AuditLog
     catalog: RecordingCatalog
 
     async def purge(self, *, dry_run: bool = False) -> PurgeResult:
-        return await purge_recordings(
-            self.recordings,
-            self.service.repository.held_linkedids,
-            self.catalog.root,
-            retention_days=self.service.settings.retention_days,
+        return await self.recordings.purge(
+            self.evaluations.store.held_linkedids,
+            retention_days=self.settings.retention_days,
             now=time.time(),
             dry_run=dry_run,
         )
 
     async def housekeeping(self) -> PurgeResult:
         """Automatic locks, retention, and files the catalogue missed."""
-        locked = await self.service.auto_lock()
+        locked = await self.evaluations.auto_lock()
         if locked:
             log.info("QA: %d evaluations locked automatically", locked)
         result = await self.purge()
@@ -50,30 +59,36 @@ class QaState:
 
 
 def make_qa(config: Config, factory: async_sessionmaker[AsyncSession]) -> QaState:
-    repository = QaRepository(factory)
-    accounts = AccountRepository(factory)
-
     async def inspectors() -> dict[str, int | None]:
         """Users with the qa role (disabled ones take no new samples)."""
-        return {
-            u.username: u.id
-            for u in await accounts.list_users()
-            if u.role is Role.QA and not u.disabled
-        }
+        return {name: user_id for name, user_id in (await enabled_users(factory, Role.QA)).items()}
 
-    service = QaService(
-        repository,
-        config.qa,
-        timezone=config.router.timezone,
+    settings = config.qa
+    score_form(settings)  # a bad scoring form stops here, before any work
+    timezone = config.router.timezone
+    assignments = AssignmentService(AssignmentStore(factory), settings, inspectors=inspectors)
+    draw_store = DrawStore(factory)
+    draws = DrawService(
+        draw_store,
+        settings,
+        assignments,
+        timezone=timezone,
         shifts=parse_shifts(config.router.shifts),
-        inspectors=inspectors,
-        failed_checks=repository.failed_checks,
+        failed_checks=draw_store.failed_checks,
         complaint_category=config.router.complaint_category,
     )
-    recordings = RecordingRepository(factory)
+    report_store = ReportStore(factory)
+    reports = ReportService(
+        report_store, settings, timezone=timezone, failed_checks=report_store.failed_checks
+    )
+    recordings = Recordings(factory, config.recordings_dir)
     return QaState(
-        service,
+        settings,
+        draws,
+        assignments,
+        EvaluationService(EvaluationStore(factory), settings),
+        reports,
         recordings,
-        AuditRepository(factory),
-        RecordingCatalog(recordings, config.recordings_dir),
+        AuditLog(factory),
+        recordings.catalog,
     )

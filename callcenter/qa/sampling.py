@@ -30,17 +30,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter.kernel.errors import DomainError
 from callcenter.routing.hours import Shift
 
 ALGORITHM = "strata-sha256-v1"
 
 
-class SamplingError(ValueError):
-    def __init__(self, error_id: str, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.error_id = error_id
-        self.message = message
-        self.details = details
+class SamplingError(DomainError, ValueError):
+    pass
 
 
 class Reason(enum.StrEnum):

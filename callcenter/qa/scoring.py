@@ -9,6 +9,7 @@ changing the weights later rewrites no history.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -16,19 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from callcenter.config import ConfigError, QaConfig
+from callcenter.kernel.errors import DomainError
+
 MAX_ITEM_COMMENT = 2000
 MAX_COMMENT = 4000
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
-class ScoringError(ValueError):
+class ScoringError(DomainError, ValueError):
     """A form or an evaluation that cannot be accepted; `error_id` is stable."""
-
-    def __init__(self, error_id: str, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.error_id = error_id
-        self.message = message
-        self.details = details
 
 
 @dataclass(frozen=True)
@@ -280,3 +278,18 @@ def item_defects(form: ScoreForm, scores: Mapping[str, int], below: float | None
     """Items scored below the threshold (default: below the scale's midpoint)."""
     limit = form.midpoint if below is None else below
     return [key for key in form.keys if key in scores and scores[key] < limit]
+
+
+@functools.cache
+def score_form(settings: QaConfig) -> ScoreForm:
+    """The configured form (CALLCENTER_QA_FORM) or the default; a bad one is a ConfigError.
+
+    QA's setup calls it once at start, so a bad form stops the service as a
+    bad setting does; later calls hit the cache.
+    """
+    if not settings.form_spec:
+        return DEFAULT_FORM
+    try:
+        return parse_form(settings.form_spec)
+    except ScoringError as exc:
+        raise ConfigError(f"CALLCENTER_QA_FORM: {exc.message}") from None

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.calls.record import CallRecord, Direction, Outcome, RecordingSegment
-from callcenter.calls.store import _segment_from_row
+from callcenter.calls.rows import segment_from_row
 from callcenter.calls.tables import calls_table, segments_table
+from callcenter.kernel.clock import to_datetime, to_epoch
 from callcenter.kernel.db import upsert
 from callcenter.recordings.recording import Recording
 from callcenter.recordings.tables import recordings_table
-
-
-def _dt(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
-
-
-def _epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
 
 
 def _recording(row: sa.Row[Any]) -> Recording:
@@ -38,7 +31,7 @@ def _recording(row: sa.Row[Any]) -> Recording:
         sha256=row.sha256,
         sample_rate=row.sample_rate,
         created_at=row.created_at.timestamp(),
-        deleted_at=_epoch(row.deleted_at),
+        deleted_at=to_epoch(row.deleted_at),
         delete_reason=row.delete_reason,
     )
 
@@ -67,8 +60,8 @@ class RecordingRepository:
                 "size_bytes": r.size_bytes,
                 "sha256": r.sha256,
                 "sample_rate": r.sample_rate,
-                "created_at": _dt(r.created_at),
-                "catalogued_at": _dt(catalogued_at),
+                "created_at": to_datetime(r.created_at),
+                "catalogued_at": to_datetime(catalogued_at),
             }
             for r in recordings
         ]
@@ -100,7 +93,7 @@ class RecordingRepository:
             sa.select(recordings_table)
             .where(
                 recordings_table.c.deleted_at.is_(None),
-                recordings_table.c.created_at < _dt(before),
+                recordings_table.c.created_at < to_datetime(before),
             )
             .order_by(recordings_table.c.created_at, recordings_table.c.id)
             .limit(limit)
@@ -118,7 +111,7 @@ class RecordingRepository:
                 .where(
                     recordings_table.c.id.in_(list(ids)), recordings_table.c.deleted_at.is_(None)
                 )
-                .values(deleted_at=_dt(at), delete_reason=reason)
+                .values(deleted_at=to_datetime(at), delete_reason=reason)
             )
 
     async def deleted_paths(self) -> set[str]:
@@ -138,7 +131,7 @@ class RecordingRepository:
             .join(calls_table, calls_table.c.linkedid == segments_table.c.linkedid)
             .where(
                 ~known,
-                calls_table.c.ended_at < _dt(ended_before),
+                calls_table.c.ended_at < to_datetime(ended_before),
                 segments_table.c.id > after,
             )
             .order_by(segments_table.c.id)
@@ -150,7 +143,7 @@ class RecordingRepository:
         for row in rows:
             grouped.setdefault(row.linkedid, []).append(row)
         records = [
-            _stub_record(linkedid, [_segment_from_row(r) for r in group], group[0].call_arrived_at)
+            _stub_record(linkedid, [segment_from_row(r) for r in group], group[0].call_arrived_at)
             for linkedid, group in grouped.items()
         ]
         return records, (rows[-1].id if len(rows) == limit else None)
@@ -167,7 +160,7 @@ def _stub_record(
         caller_name=None,
         dialled_number=None,
         queue=None,
-        arrived_at=_epoch(arrived_at),
+        arrived_at=to_epoch(arrived_at),
         answered_at=None,
         ended_at=None,
         answer_seconds=None,

@@ -34,4 +34,3 @@ class RecordingRow(Base):
 
 
 recordings_table: sa.Table = RecordingRow.__table__  # type: ignore[assignment]
-

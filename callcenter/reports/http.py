@@ -17,18 +17,16 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from callcenter.accounts.roles import EVERYONE, MANAGERS, Role
-from callcenter.calls.keys import REPOSITORY
+from callcenter.kernel.roles import EVERYONE, MANAGERS, Role
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
-from callcenter.kernel.web.keys import CONFIG
+from callcenter.kernel.web.keys import CONFIG, SESSIONS
 from callcenter.kernel.web.pages import html_response, page, pick_lang
-from callcenter.qa.errors import QaError
 from callcenter.qa.keys import QA
 from callcenter.reports.complaints import complaints
 from callcenter.reports.export import filename, to_csv
 from callcenter.reports.quality import qa_table
-from callcenter.reports.query import KINDS, ReportError, ReportQuery, parse_query
+from callcenter.reports.query import KINDS, ReportQuery, parse_query
 from callcenter.reports.records import day_bounds, local_zone, select
 from callcenter.reports.service_level import DEFAULT_SHORT_ABANDON, service_level_by_hour
 from callcenter.reports.store import ReportsRepository
@@ -63,14 +61,11 @@ def _allowed(request: web.Request, query: ReportQuery) -> ReportQuery:
 
 
 async def _qa_summary(request: web.Request, month: str) -> dict[str, Any]:
-    """The QA module's own monthly summary (`QaService.summary`, as `/api/qa/summary`)."""
+    """The QA module's own monthly summary (`ReportService.summary`, as `/api/qa/summary`)."""
     state = request.app.get(QA)
     if state is None:
         raise ApiError(503, "qa-unavailable", "the QA module is not running", month=month)
-    try:
-        return await state.service.summary(month)
-    except QaError as exc:
-        raise ApiError(exc.status, exc.error_id, exc.message, **exc.details) from None
+    return await state.reports.summary(month)
 
 
 async def build_report(request: web.Request, query: ReportQuery) -> Table:
@@ -80,7 +75,7 @@ async def build_report(request: web.Request, query: ReportQuery) -> Table:
         return qa_table(await _qa_summary(request, query.month), query.agent)
     timezone = config.router.timezone
     start, end = day_bounds(query.start, query.end, local_zone(timezone))
-    repository = ReportsRepository(request.app[REPOSITORY].session_factory)
+    repository = ReportsRepository(request.app[SESSIONS])
     roster = await repository.roster()
     found = await repository.calls(start, end, queue=query.queue, roster=roster)
     calls = select(found, start=start, end=end, agent=query.agent)
@@ -112,10 +107,7 @@ async def build_report(request: web.Request, query: ReportQuery) -> Table:
 async def report(request: web.Request) -> web.StreamResponse:
     timezone = request.app[CONFIG].router.timezone
     today = datetime.now(local_zone(timezone)).date()
-    try:
-        query = parse_query(request.match_info["kind"], request.query, today)
-    except ReportError as exc:
-        raise ApiError(exc.status, exc.error_id, exc.message, **exc.details) from None
+    query = parse_query(request.match_info["kind"], request.query, today)
     query = _allowed(request, query)
     table = await build_report(request, query)
     span = [query.month or ""] if query.kind == "qa" else [str(query.start), str(query.end)]

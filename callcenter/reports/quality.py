@@ -1,6 +1,6 @@
 """The monthly QA summary as a report table (SERVICE_RULES sections 5 and 6).
 
-Pure. The numbers are the QA module's own (`QaService.summary`, built on
+Pure. The numbers are the QA module's own (`ReportService.summary`, built on
 `callcenter.qa.reports.monthly_summary`); this only lays them out like the
 other reports, one row per agent with a column per scoring item, so the
 supervisors' monthly service-quality report exports to CSV the same way.

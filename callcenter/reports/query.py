@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final, Literal, cast
 
+from callcenter.kernel.errors import DomainError
 from callcenter.reports.records import Period
 from callcenter.reports.workload import Grouping
 
@@ -28,15 +29,10 @@ PARAMETERS: Final = frozenset(
 )
 
 
-class ReportError(ValueError):
+class ReportError(DomainError, ValueError):
     """A report request that cannot be served; `error_id` is stable for the API."""
 
-    def __init__(self, status: int, error_id: str, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_id = error_id
-        self.message = message
-        self.details = details
+    not_found_ids = frozenset({"unknown-report"})
 
 
 @dataclass(frozen=True)
@@ -58,7 +54,7 @@ def _date(raw: str, name: str) -> date:
         return date.fromisoformat(raw)
     except ValueError:
         raise ReportError(
-            400, "bad-date", f"{name} must be a date as YYYY-MM-DD, got {raw!r}", field=name
+            "bad-date", f"{name} must be a date as YYYY-MM-DD, got {raw!r}", field=name
         ) from None
 
 
@@ -66,7 +62,6 @@ def _choice(query: Mapping[str, str], name: str, allowed: tuple[str, ...], defau
     value = query.get(name, default)
     if value not in allowed:
         raise ReportError(
-            400,
             "bad-parameter",
             f"{name} must be one of {', '.join(allowed)}, got {value!r}",
             field=name,
@@ -78,12 +73,11 @@ def _choice(query: Mapping[str, str], name: str, allowed: tuple[str, ...], defau
 def parse_query(kind: str, query: Mapping[str, str], today: date) -> ReportQuery:
     if kind not in KINDS:
         raise ReportError(
-            404, "unknown-report", f"no report {kind!r}; reports: {', '.join(KINDS)}", kinds=KINDS
+            "unknown-report", f"no report {kind!r}; reports: {', '.join(KINDS)}", kinds=KINDS
         )
     unknown = sorted(set(query) - PARAMETERS)
     if unknown:
         raise ReportError(
-            400,
             "unknown-parameter",
             f"unknown parameter {', '.join(unknown)}; use {', '.join(sorted(PARAMETERS))}",
             unknown=unknown,
@@ -96,7 +90,6 @@ def parse_query(kind: str, query: Mapping[str, str], today: date) -> ReportQuery
     )
     if start > end:
         raise ReportError(
-            400,
             "bad-range",
             f"from ({start}) is after to ({end})",
             start=start.isoformat(),
@@ -104,7 +97,6 @@ def parse_query(kind: str, query: Mapping[str, str], today: date) -> ReportQuery
         )
     if (end - start).days + 1 > MAX_DAYS:
         raise ReportError(
-            400,
             "range-too-long",
             f"a report covers at most {MAX_DAYS} days; {start} to {end} is"
             f" {(end - start).days + 1}",
@@ -112,20 +104,16 @@ def parse_query(kind: str, query: Mapping[str, str], today: date) -> ReportQuery
         )
     queue = query.get("queue") or None
     if queue is not None and not _QUEUE.fullmatch(queue):
-        raise ReportError(
-            400, "bad-parameter", f"queue {queue!r} is not a queue name", field="queue"
-        )
+        raise ReportError("bad-parameter", f"queue {queue!r} is not a queue name", field="queue")
     agent = query.get("agent") or None
     if agent is not None and not _STAFF_NO.fullmatch(agent):
-        raise ReportError(
-            400, "bad-parameter", f"agent {agent!r} is not a staff number", field="agent"
-        )
+        raise ReportError("bad-parameter", f"agent {agent!r} is not a staff number", field="agent")
     month = query.get("month") or None
     if month is not None:
         found = _MONTH.fullmatch(month)
         if found is None or not 1 <= int(found.group(2)) <= 12:
             raise ReportError(
-                400, "bad-parameter", f"month must be YYYY-MM, got {month!r}", field="month"
+                "bad-parameter", f"month must be YYYY-MM, got {month!r}", field="month"
             )
     short_abandon = None
     if query.get("short_abandon"):
@@ -135,7 +123,6 @@ def parse_query(kind: str, query: Mapping[str, str], today: date) -> ReportQuery
             short_abandon = -1.0
         if not 0 <= short_abandon <= 600:
             raise ReportError(
-                400,
                 "bad-parameter",
                 "short_abandon must be seconds between 0 and 600",
                 field="short_abandon",

@@ -10,7 +10,7 @@ cases by the linkedids of the complaints found.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,18 +22,15 @@ from callcenter.agents.tables import (
     CaseRow,
     WrapUpRow,
 )
-from callcenter.calls.store import _record_from_row
+from callcenter.calls.rows import record_from_row
 from callcenter.calls.tables import calls_table
+from callcenter.kernel.clock import to_datetime
 from callcenter.reports.records import ReportCall, RosterEntry, resolve_staff
 
 # An agent may take a call well after it arrived (held by the system): look this far on.
 LATE_ANSWER = timedelta(hours=6)
 CHUNK = 500
 AFTER_HOURS = "after-hours"
-
-
-def _dt(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 class ReportsRepository:
@@ -56,7 +53,7 @@ class ReportsRepository:
         """Calls that arrived in [start, end), oldest first (agent filtering is the caller's:
         who worked a call is only known once resolved)."""
         roster = roster if roster is not None else await self.roster()
-        low, high = _dt(start), _dt(end)
+        low, high = to_datetime(start), to_datetime(end)
         stmt = (
             sa.select(
                 calls_table,
@@ -80,7 +77,7 @@ class ReportsRepository:
             cases = await self._case_status(session, wrapped)
         out = []
         for row in rows:
-            record = _record_from_row(row, ())
+            record = record_from_row(row, ())
             sources = marks.get(row.linkedid, set())
             out.append(
                 ReportCall(

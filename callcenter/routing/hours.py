@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
+from callcenter.kernel.errors import DomainError
+
 ALL_DAYS = frozenset(range(7))  # Monday = 0
 
 
-class HoursError(ValueError):
-    error_id = "hours-invalid"
+class HoursError(DomainError, ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__("hours-invalid", message)
 
 
 @dataclass(frozen=True)

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from callcenter.app import create_app
-from callcenter.config import Config, DatabaseConfig
+from tests.support.ami_events import CALLER, agent_answers, arrival, hangups, run
 from tests.support.asterisk_fixtures import AUTH_HEADERS, TestAsterisk
-from tests.unit.calls.test_tracker import CALLER, agent_answers, arrival, hangups, run
+from tests.support.routed import app_config
 
 AiohttpClient = object  # the pytest-aiohttp fixture's type is internal
-
-
-def _config(asterisk: TestAsterisk, db_url: str, tmp_path: Path, **ami: object) -> Config:
-    return dataclasses.replace(
-        asterisk.config,
-        ami=dataclasses.replace(asterisk.config.ami, **ami),  # type: ignore[arg-type]
-        database=DatabaseConfig(url=db_url, spool_path=tmp_path / "spool.jsonl"),
-    )
 
 
 async def _ready(client: TestClient, want: bool) -> dict[str, object]:
@@ -40,7 +31,7 @@ async def _ready(client: TestClient, want: bool) -> dict[str, object]:
 async def test_health_readiness_and_call_api(
     asterisk: TestAsterisk, migrated_db_url: str, tmp_path: Path, aiohttp_client: AiohttpClient
 ) -> None:
-    app = create_app(_config(asterisk, migrated_db_url, tmp_path))
+    app = create_app(app_config(asterisk, migrated_db_url, tmp_path))
     client: TestClient = await aiohttp_client(app, headers=AUTH_HEADERS)  # type: ignore[operator]
     assert (await client.get("/healthz")).status == 200
     body = await _ready(client, True)
@@ -72,7 +63,7 @@ async def test_health_readiness_and_call_api(
 async def test_bad_requests_get_clear_errors(
     migrated_db_url: str, tmp_path: Path, aiohttp_client: AiohttpClient, asterisk: TestAsterisk
 ) -> None:
-    app = create_app(_config(asterisk, migrated_db_url, tmp_path))
+    app = create_app(app_config(asterisk, migrated_db_url, tmp_path))
     client: TestClient = await aiohttp_client(app, headers=AUTH_HEADERS)  # type: ignore[operator]
     bad = await client.get("/api/calls?limit=lots")
     assert bad.status == 400
@@ -89,7 +80,7 @@ async def test_bad_requests_get_clear_errors(
 async def test_not_ready_while_asterisk_is_unreachable(
     migrated_db_url: str, tmp_path: Path, aiohttp_client: AiohttpClient, asterisk: TestAsterisk
 ) -> None:
-    app = create_app(_config(asterisk, migrated_db_url, tmp_path, port=1))
+    app = create_app(app_config(asterisk, migrated_db_url, tmp_path, port=1))
     client: TestClient = await aiohttp_client(app, headers=AUTH_HEADERS)  # type: ignore[operator]
     body = await _ready(client, False)
     assert body["checks"]["ami"]["ok"] is False  # type: ignore[index]

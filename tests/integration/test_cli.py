@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,45 +16,18 @@ import pytest
 from callcenter.calls.store import CallRepository
 from callcenter.kernel.db import create_engine, create_session_factory
 from tests.support.asterisk_fixtures import TestAsterisk
+from tests.support.backend import free_port
+from tests.support.cli import cli_env, run_cli
 from tests.support.paths import AMI_FIXTURES
-
-FIXTURES = AMI_FIXTURES
-
-
-def _env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "CALLCENTER_STATE_DIR": str(tmp_path / "state"),
-        "CALLCENTER_DB_URL": db_url,
-        **extra,
-    }
-
-
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "callcenter", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_migrate_then_replay_into_the_database(db_url: str, tmp_path: Path) -> None:
-    env = _env(tmp_path, db_url)
-    migrated = _cli("migrate", env=env)
+    env = cli_env(tmp_path, db_url)
+    migrated = run_cli("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
     assert "at revision" in migrated.stdout
-    replayed = _cli(
-        "ami", "replay", "--db", db_url, str(FIXTURES / "two_calls_two_agents.ami"), env=env
+    replayed = run_cli(
+        "ami", "replay", "--db", db_url, str(AMI_FIXTURES / "two_calls_two_agents.ami"), env=env
     )
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout == ""
@@ -72,8 +43,8 @@ def test_migrate_then_replay_into_the_database(db_url: str, tmp_path: Path) -> N
     assert asyncio.run(count()) == 2
     # Re-importing the same transcript (after an outage, say) duplicates nothing.
     assert (
-        _cli(
-            "ami", "replay", "--db", db_url, str(FIXTURES / "two_calls_two_agents.ami"), env=env
+        run_cli(
+            "ami", "replay", "--db", db_url, str(AMI_FIXTURES / "two_calls_two_agents.ami"), env=env
         ).returncode
         == 0
     )
@@ -81,8 +52,8 @@ def test_migrate_then_replay_into_the_database(db_url: str, tmp_path: Path) -> N
 
 
 def test_a_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
-    env = _env(tmp_path, "sqlite+aiosqlite:///x.db", CALLCENTER_AMI_PORT="five")
-    result = _cli("migrate", env=env)
+    env = cli_env(tmp_path, "sqlite+aiosqlite:///x.db", CALLCENTER_AMI_PORT="five")
+    result = run_cli("migrate", env=env)
     assert result.returncode == 2
     assert "CALLCENTER_AMI_PORT must be an integer" in result.stderr
 
@@ -91,9 +62,9 @@ def test_a_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
 def test_serve_becomes_ready_and_stops_cleanly_on_sigterm(
     asterisk: TestAsterisk, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}"
-    env = _env(
+    env = cli_env(
         tmp_path,
         db_url,
         CALLCENTER_AMI_PORT=str(asterisk.ami_port),

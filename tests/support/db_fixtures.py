@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.calls.store import CallRepository
 from callcenter.kernel.db import create_engine, create_session_factory
@@ -52,6 +53,17 @@ async def _pg_execute(url: URL, *statements: str) -> None:
             await connection.execute(statement)
     finally:
         await connection.close()
+
+
+def reset_postgres(url: str) -> None:
+    """Empty the PostgreSQL database at `url` (its public schema dropped and made again)."""
+    run_in_thread(
+        _pg_execute(
+            make_url(url),
+            "DROP SCHEMA public CASCADE",
+            "CREATE SCHEMA public",
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -90,13 +102,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'callcenter.db'}"
     url: str = request.getfixturevalue("postgres_database_url")
-    run_in_thread(
-        _pg_execute(
-            make_url(url),
-            "DROP SCHEMA public CASCADE",
-            "CREATE SCHEMA public",
-        )
-    )
+    reset_postgres(url)
     return url
 
 
@@ -107,9 +113,15 @@ async def migrated_db_url(db_url: str) -> str:
 
 
 @pytest.fixture
-async def repository(migrated_db_url: str) -> AsyncIterator[CallRepository]:
+async def sessions(migrated_db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The migrated database's session factory; its engine is disposed after the test."""
     engine = create_engine(migrated_db_url)
     try:
-        yield CallRepository(create_session_factory(engine))
+        yield create_session_factory(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def repository(sessions: async_sessionmaker[AsyncSession]) -> CallRepository:
+    return CallRepository(sessions)

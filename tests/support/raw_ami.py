@@ -173,3 +173,21 @@ class RawAmi:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def settle(ami: RawAmi, calls: int, within: float = 30.0) -> None:
+    """Wait until `calls` caller legs have hung up, then let late events arrive."""
+
+    def caller_hangups() -> int:
+        return sum(
+            1
+            for e in ami.events
+            if e.get("Event") == "Hangup" and e.get("Context") == "from-callers"
+        )
+
+    deadline = asyncio.get_running_loop().time() + within
+    while caller_hangups() < calls:
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("calls did not end")
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(2.0)  # AgentComplete and QueueMemberStatus can follow the Hangup

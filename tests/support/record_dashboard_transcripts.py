@@ -33,26 +33,10 @@ from tests.support.asterisk_fixtures import (
     start_test_asterisk,
     stop_test_asterisk,
 )
-from tests.support.raw_ami import RawAmi
+from tests.support.raw_ami import RawAmi, settle
 from tests.support.routed import RoutedApp, routed_config, start_routed
 
 Scenario = Callable[[TestAsterisk, RoutedApp, PhonePool], Awaitable[dict[str, Any]]]
-
-
-async def _settle(ami: RawAmi, calls: int, within: float = 60.0) -> None:
-    def caller_hangups() -> int:
-        return sum(
-            1
-            for e in ami.events
-            if e.get("Event") == "Hangup" and e.get("Context") == "from-callers"
-        )
-
-    deadline = asyncio.get_running_loop().time() + within
-    while caller_hangups() < calls:
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("calls did not end")
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(2.0)
 
 
 async def held_callback(
@@ -129,7 +113,7 @@ async def _record(asterisk: TestAsterisk, name: str, scenario: Scenario, out: Pa
     await ami.connect()
     try:
         sidecar = await scenario(asterisk, app, phones)
-        await _settle(ami, 1)
+        await settle(ami, 1, within=60.0)
     finally:
         await phones.close()
         await ami.close()

@@ -27,7 +27,7 @@ from tests.support.asterisk_fixtures import (
     start_test_asterisk,
     stop_test_asterisk,
 )
-from tests.support.raw_ami import RawAmi
+from tests.support.raw_ami import RawAmi, settle
 
 Scenario = Callable[[TestAsterisk, RawAmi, PhonePool], Awaitable[dict[str, Any]]]
 INBOUND = "600"
@@ -43,24 +43,6 @@ async def _remove_members(ami: RawAmi, *agents: str) -> None:
         await ami.action("QueueRemove", Queue="support", Interface=f"PJSIP/{agent}")
 
 
-async def _settle(ami: RawAmi, calls: int, within: float = 30.0) -> None:
-    """Wait until `calls` caller legs have hung up, then let late events arrive."""
-
-    def caller_hangups() -> int:
-        return sum(
-            1
-            for e in ami.events
-            if e.get("Event") == "Hangup" and e.get("Context") == "from-callers"
-        )
-
-    deadline = asyncio.get_running_loop().time() + within
-    while caller_hangups() < calls:
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("calls did not end")
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(2.0)  # AgentComplete and QueueMemberStatus can follow the Hangup
-
-
 async def answered_caller_hangs_up(
     asterisk: TestAsterisk, ami: RawAmi, phones: PhonePool
 ) -> dict[str, Any]:
@@ -71,7 +53,7 @@ async def answered_caller_hangs_up(
     await caller.wait_event("CALL_ESTABLISHED", 20)
     await asyncio.sleep(3)
     await caller.hangup()
-    await _settle(ami, 1)
+    await settle(ami, 1)
     await _remove_members(ami, "1001")
     await agent.stop()
     return {
@@ -93,7 +75,7 @@ async def answered_agent_hangs_up(
     await caller.dial(INBOUND)
     await caller.wait_event("CALL_ESTABLISHED", 20)
     await caller.wait_event("CALL_CLOSED", 20)
-    await _settle(ami, 1)
+    await settle(ami, 1)
     await _remove_members(ami, "1001")
     await agent.stop()
     return {
@@ -113,7 +95,7 @@ async def abandoned(asterisk: TestAsterisk, ami: RawAmi, phones: PhonePool) -> d
     await agent.wait_event("CALL_INCOMING", 10)
     await asyncio.sleep(4)
     await caller.hangup()
-    await _settle(ami, 1)
+    await settle(ami, 1)
     await _remove_members(ami, "1001")
     await agent.stop()
     return {
@@ -133,7 +115,7 @@ async def system_answered(asterisk: TestAsterisk, ami: RawAmi, phones: PhonePool
     await caller.dial(INBOUND)
     # The system answers after the budget, plays the greeting and hangs up.
     await caller.wait_event("CALL_CLOSED", 40)
-    await _settle(ami, 1)
+    await settle(ami, 1)
     await _remove_members(ami, "1001")
     await agent.stop()
     return {
@@ -157,7 +139,7 @@ async def two_calls_two_agents(
     await asyncio.gather(*(c.wait_event("CALL_ESTABLISHED", 20) for c in callers))
     await asyncio.sleep(3)
     await asyncio.gather(*(c.hangup() for c in callers))
-    await _settle(ami, 2)
+    await settle(ami, 2)
     await _remove_members(ami, "1001", "1002")
     for agent in agents:
         await agent.stop()

@@ -79,6 +79,15 @@ class RoutedApp:
             await asyncio.sleep(0.2)
 
 
+def app_config(asterisk: TestAsterisk, db_url: str, tmp_path: Path, **ami: Any) -> Config:
+    """The test Asterisk's config with the database at `db_url`, the spool in `tmp_path`."""
+    return dataclasses.replace(
+        asterisk.config,
+        ami=dataclasses.replace(asterisk.config.ami, **ami),
+        database=DatabaseConfig(url=db_url, spool_path=tmp_path / "spool.jsonl"),
+    )
+
+
 def routed_config(
     asterisk: TestAsterisk,
     db_url: str,
@@ -93,27 +102,31 @@ def routed_config(
     base = asterisk.config
     since = time.time() if trail_since is None else trail_since
     return dataclasses.replace(
-        base,
-        database=DatabaseConfig(url=db_url, spool_path=tmp_path / "spool.jsonl"),
+        app_config(asterisk, db_url, tmp_path),
         router=dataclasses.replace(base.router, **router) if router else base.router,
         callbacks=dataclasses.replace(base.callbacks, **(callbacks or {})),
-        tracker=dataclasses.replace(
-            base.tracker, trail_lookback=max(0.1, time.time() - since)
-        ),
+        tracker=dataclasses.replace(base.tracker, trail_lookback=max(0.1, time.time() - since)),
     )
+
+
+async def wait_connected(client: TestClient) -> None:
+    """Wait until the app is ready: it logged in to the test Asterisk."""
+    for _ in range(100):
+        if (await client.get("/readyz")).status == 200:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the app never connected to the test Asterisk")
 
 
 async def start_routed(config: Config) -> RoutedApp:
     started_at = time.time()
     client = TestClient(TestServer(create_app(config)), headers=AUTH_HEADERS)
     await client.start_server()
-    for _ in range(100):
-        if (await client.get("/readyz")).status == 200:
-            break
-        await asyncio.sleep(0.1)
-    else:
+    try:
+        await wait_connected(client)
+    except AssertionError:
         await client.close()
-        raise AssertionError("the app never connected to the test Asterisk")
+        raise
     app = RoutedApp(client, config)
     app.started_at = started_at
     return app

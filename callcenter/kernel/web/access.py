@@ -20,8 +20,8 @@ from typing import Final, Literal
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from callcenter.accounts import csrf
-from callcenter.accounts.roles import Principal, Role
+from callcenter.kernel.roles import Principal, Role
+from callcenter.kernel.web import csrf
 from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.pages import refused_page
 
@@ -48,6 +48,8 @@ class RoutePolicy:
 class AccessTable:
     policies: dict[web.AbstractRoute, RoutePolicy] = field(default_factory=dict)
     authenticators: list[Authenticator] = field(default_factory=list)
+    # The session cookie's name, for the OpenAPI security scheme (set by the accounts setup).
+    session_cookie: str | None = None
 
     def all(self) -> list[RoutePolicy]:
         return sorted(self.policies.values(), key=lambda p: (p.path, p.method))

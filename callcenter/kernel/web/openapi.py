@@ -15,11 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from callcenter.accounts.csrf import HEADER, SAFE_METHODS
-from callcenter.accounts.roles import EVERYONE, Role
+from callcenter.kernel.roles import EVERYONE, Role
 from callcenter.kernel.web import access
 from callcenter.kernel.web.access import RoutePolicy
-from callcenter.kernel.web.keys import CONFIG
+from callcenter.kernel.web.csrf import HEADER, SAFE_METHODS
 
 OPENAPI_VERSION = "3.1.0"
 # `{name}` or `{name:regex}`; the regex may hold `{m,n}` quantifiers.
@@ -161,14 +160,9 @@ async def openapi(request: web.Request) -> web.Response:
         release = version("callcenter")
     except PackageNotFoundError:
         release = "0"
-    from callcenter.accounts.http import cookie_name
-
-    document = build(
-        access.table(request.app).all(),
-        title="callcenter",
-        version=release,
-        cookie=cookie_name(request.app[CONFIG]),
-    )
+    table = access.table(request.app)
+    cookie = table.session_cookie or "cc_session"
+    document = build(table.all(), title="callcenter", version=release, cookie=cookie)
     return web.json_response(document)
 
 

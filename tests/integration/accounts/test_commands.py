@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from callcenter.accounts import passwords
 from callcenter.accounts.store import AccountRepository
 from callcenter.kernel.db import create_engine, create_session_factory
+from tests.support.cli import cli_env, run_cli
 
 
 def _cli(
     *args: str, db_url: str, tmp_path: Path, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CALLCENTER_STATE_DIR": str(tmp_path / "state"),
-        "CALLCENTER_DB_URL": db_url,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "callcenter", "user", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_cli("user", *args, env=cli_env(tmp_path, db_url), stdin=stdin)
 
 
 async def test_first_admin_before_the_service_ever_ran(db_url: str, tmp_path: Path) -> None:

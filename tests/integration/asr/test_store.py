@@ -3,114 +3,25 @@ through the real worker pool (scripted engine), failures, the masked view."""
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.agents.store import AgentRepository, Compliance
 from callcenter.asr.engine import AsrError, Transcript, Word
-from callcenter.asr.service import Transcriber
-from callcenter.asr.store import AsrRepository, LegJob, transcript_view
+from callcenter.asr.service import Transcriber, transcript_view
+from callcenter.asr.store import AsrRepository, LegJob
 from callcenter.asr.tables import script_checks_table, transcripts_table
 from callcenter.asr.worker import TranscriptionPool
-from callcenter.calls.record import CallRecord, Direction, Outcome, Party, RecordingSegment
+from callcenter.calls.record import RecordingSegment
 from callcenter.calls.store import CallRepository
-from callcenter.kernel.db import create_engine, create_session_factory
+from callcenter.compliance.domain import Compliance
+from callcenter.compliance.store import ComplianceRepository
 from callcenter.qa.checks import script_settings
-from callcenter.qa.tables import samples_table
+from tests.support.asr_calls import GREETING, T0, make_call, store
 from tests.support.asr_engines import ScriptedEngine
-
-T0 = 1_763_000_000.0
-GREETING = "您好客服部工号1001"  # the scripted engine says the file's stem
-
-
-@pytest.fixture
-async def sessions(migrated_db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(migrated_db_url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
-
-
-def _wav(path: Path, seconds: float = 0.5) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed"]
-    subprocess.run(["sox", "-n", *fmt, str(path), "trim", "0", str(seconds)], check=True)
-
-
-def make_call(
-    linkedid: str,
-    recordings: Path | None,
-    *,
-    agent_file: str = GREETING,
-    caller_file: str = "customer",
-    final: bool = True,
-) -> CallRecord:
-    """An answered call with the dialplan's four files; WAVs written for the voice legs."""
-    uid = f"{linkedid[:-2]}.9"
-    day = f"2025/11/13/{linkedid}"
-    legs = {
-        "caller": f"{day}/{linkedid}-caller.wav",
-        "agent": f"{day}/{uid}-agent.wav",
-        "agent-voice": f"{day}/{agent_file}.wav",
-        "customer-voice": f"{day}/{caller_file}.wav",
-    }
-    if recordings is not None:
-        for leg in ("agent-voice", "customer-voice"):
-            if not legs[leg].endswith("missing.wav"):
-                _wav(recordings / legs[leg])
-    segments = tuple(
-        RecordingSegment(linkedid, linkedid if leg == "caller" else uid, leg, path, T0 + 5)
-        for leg, path in legs.items()
-    )
-    return CallRecord(
-        linkedid=linkedid,
-        direction=Direction.INBOUND,
-        caller_number="13800138000",
-        caller_name=None,
-        dialled_number="600",
-        queue="support",
-        arrived_at=T0,
-        answered_at=T0 + 5,
-        ended_at=T0 + 65 if final else None,
-        answer_seconds=5.0,
-        rings_to_answer=1,
-        answered_by=Party.AGENT,
-        agent="1001",
-        agent_name="Agent 1001",
-        hold_seconds=5.0,
-        talk_seconds=60.0,
-        hangup_first=Party.CALLER,
-        outcome=Outcome.ANSWERED,
-        recordings=segments,
-    )
-
-
-async def store(
-    sessions: async_sessionmaker[AsyncSession], *calls: CallRecord, sampled: tuple[str, ...] = ()
-) -> None:
-    repository = CallRepository(sessions)
-    await repository.upsert_calls(list(calls))
-    now = datetime.now(UTC)
-    async with sessions() as session, session.begin():
-        for linkedid in sampled:
-            await session.execute(
-                sa.insert(samples_table).values(
-                    linkedid=linkedid,
-                    month="2025-11",
-                    agent="1001",
-                    reason="random",
-                    reasons=["random"],
-                    created_at=now,
-                )
-            )
 
 
 async def test_backlog_is_the_voice_legs_of_sampled_calls_then_all_on_request(
@@ -163,7 +74,7 @@ async def test_a_run_is_resumable_and_stores_words_failures_and_checks(
     good = make_call("1763000010.1", recordings)
     broken = make_call("1763000020.1", recordings, agent_file="missing", caller_file="bad-alaw")
     await store(sessions, good, broken, sampled=("1763000010.1", "1763000020.1"))
-    await AgentRepository(sessions).save_compliance(
+    await ComplianceRepository(sessions).save(
         Compliance("1763000010.1", "1001", T0 + 5, 0.4, False, True, ()), T0 + 70
     )
     repo = AsrRepository(sessions)
@@ -215,7 +126,7 @@ async def test_view_masks_numbers_and_shows_the_checks_that_need_no_asr(
     call = make_call("1763000030.1", None)
     await store(sessions, call, sampled=(call.linkedid,))
     # without any transcript and no model: the no-ASR checks, and why no script checks
-    await AgentRepository(sessions).save_compliance(
+    await ComplianceRepository(sessions).save(
         Compliance(
             call.linkedid, "1001", T0 + 5, 7.5, True, True, ("dead-air", "agent-hung-up-first")
         ),

@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from callcenter.callbacks.numbers import CallbackError, DoNotCallList
-from callcenter.callbacks.schedule import Outcome, Purpose, SchedulerSettings, Status
+from callcenter.callbacks.outcomes import Outcome
+from callcenter.callbacks.requests import Purpose, SchedulerSettings, Status
 from callcenter.callbacks.store import CallbackRepository
 from callcenter.kernel.db import create_engine, create_session_factory
+from callcenter.kernel.supervisor import TaskSupervisor
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SETTINGS = SchedulerSettings(do_not_call=DoNotCallList(("13900000000",)))
@@ -178,10 +180,10 @@ async def test_complaints_get_their_reply_follow_up_and_progress_callbacks(
 async def test_after_a_restart_interrupted_dials_are_neither_lost_nor_dialled_twice(
     migrated_db_url: str,
 ) -> None:
-    from callcenter.callbacks.dialer import Dialler
+    from callcenter.callbacks.dialer import Dialer
     from callcenter.calls.record import Outcome as CallOutcome
     from callcenter.calls.store import CallRepository
-    from tests.integration.calls.test_store import make_record
+    from tests.support.records import make_record
 
     engine = create_engine(migrated_db_url)
     try:
@@ -200,18 +202,20 @@ async def test_after_a_restart_interrupted_dials_are_neither_lost_nor_dialled_tw
                 )
             ]
         )
-        dialler = Dialler(
+        dialer = Dialer(
             callbacks,
-            None,  # type: ignore[arg-type]  # recover() needs neither router nor AMI
+            None,  # type: ignore[arg-type]  # recover() needs neither agents nor AMI
             None,  # type: ignore[arg-type]
             SETTINGS,
+            waiting=dict,
             skill="outbound",
             instance="backend-1",
             agent_ring_seconds=10,
             caller_id="4008000000",
+            supervisor=TaskSupervisor(),
             clock=lambda: at(10, 5),
         )
-        assert await dialler.recover() == 2
+        assert await dialer.recover() == 2
         states = {c.id: (c.status, c.attempts) for c in await callbacks.list_callbacks()}
         assert states[dialled.id] == (Status.DONE, 1)  # recorded, not dialled again
         assert states[never.id] == (Status.PENDING, 0)  # back in the queue, turn kept
@@ -229,7 +233,7 @@ async def test_an_abandoned_call_rebuilt_again_after_a_restart_is_not_called_bac
     from callcenter.callbacks.sources import CallbackSources
     from callcenter.calls.record import RECONSTRUCTED
     from callcenter.calls.record import Outcome as CallOutcome
-    from tests.integration.calls.test_store import make_record
+    from tests.support.records import make_record
 
     engine = create_engine(migrated_db_url)
     try:

@@ -5,32 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from callcenter.calls.record import CallRecord
-from tests.integration.calls.test_pipeline import in_queue, talk
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
+from tests.support.cli import run_cli_async
 from tests.support.pipeline import LivePipeline
+from tests.support.traffic import in_queue, talk
 
 pytestmark = pytest.mark.asterisk
-
-
-async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "callcenter",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_capture_of_live_calls_replays_to_the_records_the_live_service_wrote(
@@ -53,7 +38,7 @@ async def test_capture_of_live_calls_replays_to_the_records_the_live_service_wro
         await softphones("1002")
         first, second = await softphones("2001"), await softphones("2002")
         recorder = asyncio.create_task(
-            _cli("ami", "capture", "--out", str(capture), "--seconds", "14", env=env)
+            run_cli_async("ami", "capture", "--out", str(capture), "--seconds", "14", env=env)
         )
         await asyncio.sleep(2)  # logged in and listening
         async with in_queue(asterisk, "1001", "1002"):
@@ -68,7 +53,7 @@ async def test_capture_of_live_calls_replays_to_the_records_the_live_service_wro
     assert code == 0, err
     assert capture.read_bytes().startswith(b"Asterisk Call Manager/")
 
-    code, out, err = await _cli("ami", "replay", str(capture), env=env)
+    code, out, err = await run_cli_async("ami", "replay", str(capture), env=env)
     assert code == 0, err
     replayed = [CallRecord.from_json(json.loads(line)) for line in out.splitlines()]
     assert sorted(replayed, key=lambda r: r.linkedid) == sorted(stored, key=lambda r: r.linkedid)

@@ -7,7 +7,6 @@ baresip softphones in the queue, auto-answering with a WAV as microphone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,8 +16,8 @@ import pytest
 from callcenter.calls.record import CallRecord, Direction, Outcome, Party
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
 from tests.support.pipeline import LivePipeline
-from tests.support.softphone import Softphone
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.traffic import in_queue, talk
 
 pytestmark = pytest.mark.asterisk
 
@@ -33,28 +32,6 @@ async def pipeline(
         yield live
     finally:
         await live.stop()
-
-
-@contextlib.asynccontextmanager
-async def in_queue(asterisk: TestAsterisk, *agents: str) -> AsyncIterator[None]:
-    async with asterisk.ami() as ami:
-        for agent in agents:
-            await ami.action("QueueAdd", Queue="support", Interface=f"PJSIP/{agent}")
-    try:
-        yield
-    finally:
-        # A fresh connection: the test may have restarted Asterisk meanwhile, and
-        # members are persistent across restarts (queues.conf persistentmembers).
-        async with asterisk.ami() as ami:
-            for agent in agents:
-                await ami.action("QueueRemove", Queue="support", Interface=f"PJSIP/{agent}")
-
-
-async def talk(caller: Softphone, number: str, seconds: float) -> None:
-    await caller.dial(number)
-    await caller.wait_event("CALL_ESTABLISHED", 15)
-    await asyncio.sleep(seconds)
-    await caller.hangup()
 
 
 def _has_audio(path: Path) -> bool:

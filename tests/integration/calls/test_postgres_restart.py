@@ -9,14 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from callcenter.calls.record import Outcome
 from callcenter.kernel.migrate import upgrade_to_head
-from tests.integration.calls.test_backend_killed import Backend
-from tests.integration.calls.test_pipeline import in_queue, talk
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
-from tests.support.db_fixtures import _pg_execute, run_in_thread
+from tests.support.backend import Backend
+from tests.support.db_fixtures import reset_postgres, run_in_thread
+from tests.support.traffic import in_queue, talk
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.postgres]
 
@@ -46,11 +45,7 @@ def _ensure_running() -> None:
 
 @pytest.fixture
 def pg_url(postgres_database_url: str) -> Iterator[str]:
-    run_in_thread(
-        _pg_execute(
-            make_url(postgres_database_url), "DROP SCHEMA public CASCADE", "CREATE SCHEMA public"
-        )
-    )
+    reset_postgres(postgres_database_url)
     run_in_thread(upgrade_to_head(postgres_database_url))
     try:
         yield postgres_database_url

@@ -9,7 +9,7 @@ from callcenter.calls.record import RECONSTRUCTED, CallRecord, Party
 from callcenter.calls.store import CallRepository
 from callcenter.calls.writer import CallWriter
 from callcenter.config import DatabaseConfig
-from tests.unit.calls.test_tracker import CALLER, agent_answers, arrival, hangups, run
+from tests.support.ami_events import CALLER, agent_answers, arrival, hangups, run
 
 
 def _pair() -> tuple[CallRecord, CallRecord]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from callcenter.calls.record import CallRecord, Outcome
 from callcenter.calls.recording_check import check_recordings, compare_recordings
 from callcenter.calls.store import CallRepository
-from tests.unit.calls.test_tracker import CALLER, agent_answers, arrival, hangups, run
+from tests.support.ami_events import CALLER, agent_answers, arrival, hangups, run
 
 
 def _answered_record() -> CallRecord:
@@ -33,7 +33,7 @@ def test_compare_finds_each_kind_of_break() -> None:
 
 
 async def test_check_against_the_database_and_the_recordings_dir(
-    repository: CallRepository, migrated_db_url: str, tmp_path: Path
+    repository: CallRepository, tmp_path: Path
 ) -> None:
     record = _answered_record()
     unrecorded = dataclasses.replace(record, linkedid="1700000001.1", recordings=())
@@ -46,9 +46,21 @@ async def test_check_against_the_database_and_the_recordings_dir(
     stray.parent.mkdir(parents=True)
     stray.write_bytes(b"RIFF")
 
-    report = await check_recordings(migrated_db_url, root)
+    report = await check_recordings(repository.session_factory, root)
     assert unrecorded.outcome is Outcome.ANSWERED
     assert report.files_without_call == ["2023/11/14/1699999999.5/1699999999.5-caller.wav"]
     assert report.answered_without_recording == ["1700000001.1"]
     assert report.segments_without_file == []
     assert report.files_seen == 3
+
+    # A file the retention deleted is not missing: the recordings feature says which.
+    gone = record.recordings[0].path
+    (root / gone).unlink()
+    report = await check_recordings(repository.session_factory, root)
+    assert report.segments_without_file == [gone]
+
+    async def purged() -> set[str]:
+        return {gone}
+
+    report = await check_recordings(repository.session_factory, root, purged)
+    assert report.segments_without_file == []

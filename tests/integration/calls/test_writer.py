@@ -26,7 +26,7 @@ from callcenter.calls.store import CallRepository
 from callcenter.calls.writer import CallWriter, WriterClosedError
 from callcenter.config import DatabaseConfig
 from callcenter.kernel.db import create_engine, create_session_factory
-from tests.integration.calls.test_store import make_record
+from tests.support.records import make_record
 from tests.support.tcp_proxy import TcpProxy
 
 WRITER_LOGGER = "callcenter.calls.writer"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page
 
-from callcenter.accounts.roles import Role
+from callcenter.kernel.roles import Role
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
 from tests.support.browser import base_url, login

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.agents.store import AgentRepository, Compliance
+from callcenter.agents.store import AgentRepository
+from callcenter.compliance.domain import Compliance
+from callcenter.compliance.store import ComplianceRepository
 from callcenter.dashboard.store import DashboardQueries
-from callcenter.kernel.db import create_engine, create_session_factory
 
 NOW = 1_800_000_000.0
 
 
 @pytest.fixture
-async def stores(migrated_db_url: str) -> AsyncIterator[tuple[AgentRepository, DashboardQueries]]:
-    engine = create_engine(migrated_db_url)
-    factory = create_session_factory(engine)
-    try:
-        yield AgentRepository(factory), DashboardQueries(factory)
-    finally:
-        await engine.dispose()
+def stores(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[AgentRepository, DashboardQueries]:
+    return AgentRepository(sessions), DashboardQueries(sessions)
+
+
+@pytest.fixture
+def compliance(sessions: async_sessionmaker[AsyncSession]) -> ComplianceRepository:
+    return ComplianceRepository(sessions)
 
 
 def _facts(linkedid: str, flags: tuple[str, ...], staff_no: str | None = "1001") -> Compliance:
@@ -38,12 +40,14 @@ async def test_open_complaints_only(stores: tuple[AgentRepository, DashboardQuer
     )
 
 
-async def test_compliance_flags_since(stores: tuple[AgentRepository, DashboardQueries]) -> None:
-    agents, queries = stores
-    await agents.save_compliance(_facts("old", ("dead-air",)), NOW - 2 * 86400)
-    await agents.save_compliance(_facts("clean", ()), NOW - 60)
-    await agents.save_compliance(_facts("flagged", ("dead-air", "agent-hung-up-first")), NOW - 30)
-    await agents.save_compliance(_facts("nobody", ("dead-air",), staff_no=None), NOW - 20)
+async def test_compliance_flags_since(
+    stores: tuple[AgentRepository, DashboardQueries], compliance: ComplianceRepository
+) -> None:
+    _, queries = stores
+    await compliance.save(_facts("old", ("dead-air",)), NOW - 2 * 86400)
+    await compliance.save(_facts("clean", ()), NOW - 60)
+    await compliance.save(_facts("flagged", ("dead-air", "agent-hung-up-first")), NOW - 30)
+    await compliance.save(_facts("nobody", ("dead-air",), staff_no=None), NOW - 20)
     rows = await queries.compliance_since(NOW - 86400)
     assert [(r.linkedid, r.staff_no, r.flags) for r in rows] == [
         ("flagged", "1001", ("dead-air", "agent-hung-up-first"))

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from callcenter.accounts.roles import Role
+from callcenter.kernel.roles import Role
 from callcenter.kernel.web import access
 from callcenter.kernel.web.access import RoutePolicy
 from callcenter.kernel.web.openapi import PATH_PARAMETER, parse_path

@@ -8,7 +8,6 @@ the transcripts' `.json` sidecars (what happened on the phones).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections import Counter
@@ -24,26 +23,18 @@ from callcenter.calls.keys import RECORD_SINK, WRITER
 from callcenter.calls.record import RECONSTRUCTED, CallRecord
 from callcenter.calls.replay import ReplayReport, replay
 from callcenter.calls.tracker import CallTracker
-from callcenter.config import Config, DatabaseConfig
 from tests.support.asterisk_fixtures import TestAsterisk
 from tests.support.paths import AMI_FIXTURES
+from tests.support.routed import app_config, wait_connected
 
 AiohttpClient = object  # the pytest-aiohttp fixture's type is internal
-FIXTURES = AMI_FIXTURES
-
-
-def _config(asterisk: TestAsterisk, db_url: str, tmp_path: Path) -> Config:
-    return dataclasses.replace(
-        asterisk.config,
-        database=DatabaseConfig(url=db_url, spool_path=tmp_path / "spool.jsonl"),
-    )
 
 
 def _recorded_calls() -> tuple[list[CallRecord], Counter[tuple[str, str]]]:
     """The replayed records, and (queue, outcome) -> calls according to the sidecars."""
     records: list[CallRecord] = []
     expected: Counter[tuple[str, str]] = Counter()
-    for transcript in sorted(FIXTURES.glob("*.ami")):
+    for transcript in sorted(AMI_FIXTURES.glob("*.ami")):
         sidecar = json.loads(transcript.with_suffix(".json").read_text())
         outcomes = sidecar["expected_outcome"]
         for outcome in outcomes if isinstance(outcomes, list) else [outcomes]:
@@ -67,21 +58,13 @@ async def _scrape(client: TestClient) -> dict[str, Metric]:
     return {f.name: f for f in text_string_to_metric_families(await response.text())}
 
 
-async def _wait_connected(client: TestClient) -> None:
-    for _ in range(100):
-        if (await client.get("/readyz")).status == 200:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the app never connected to the test Asterisk")
-
-
 @pytest.mark.asterisk
 async def test_metrics_count_the_recorded_calls_per_queue(
     asterisk: TestAsterisk, migrated_db_url: str, tmp_path: Path, aiohttp_client: AiohttpClient
 ) -> None:
-    app = create_app(_config(asterisk, migrated_db_url, tmp_path))
+    app = create_app(app_config(asterisk, migrated_db_url, tmp_path))
     client: TestClient = await aiohttp_client(app)  # type: ignore[operator]
-    await _wait_connected(client)
+    await wait_connected(client)
     records, expected = _recorded_calls()
     assert len(records) == sum(expected.values())
 
@@ -115,7 +98,7 @@ async def test_metrics_count_the_recorded_calls_per_queue(
             "answered_by_system"
         )
         # The recording agents auto-answer: every agent answer came on the first ring
-        # (tests/unit/test_replay_fixtures.py asserts it per transcript).
+        # (tests/unit/calls/test_replay.py asserts it per transcript).
         assert (
             _value(families, "callcenter_calls_answered_within_budget_total", queue=queue)
             == answered

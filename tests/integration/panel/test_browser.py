@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from playwright.async_api import Browser, expect
 
-from callcenter.accounts.roles import Role
 from callcenter.agents.tables import WrapUpRow
 from callcenter.calls.keys import REPOSITORY
 from callcenter.calls.record import CallRecord, Direction, Outcome, Party
+from callcenter.kernel.roles import Role
 from callcenter.panel.store import PanelRepository
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk

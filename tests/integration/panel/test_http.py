@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from callcenter.accounts.roles import Role
 from callcenter.calls.keys import REPOSITORY
 from callcenter.calls.record import CallRecord, Direction, Outcome, Party
+from callcenter.kernel.roles import Role
 from callcenter.panel.store import PanelRepository
 from tests.support.accounts import PASSWORD, anonymous_client, logged_in, make_user
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk

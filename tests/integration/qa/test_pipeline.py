@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from callcenter.accounts.roles import Role
 from callcenter.config import QaConfig
+from callcenter.kernel.roles import Role
 from callcenter.qa.keys import QA
 from callcenter.qa.sampling import month_of
 from callcenter.recordings.recording import Recording

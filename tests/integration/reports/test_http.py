@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from callcenter.accounts.roles import Role
 from callcenter.calls.keys import REPOSITORY
 from callcenter.calls.record import CallRecord, Direction, Outcome, Party
+from callcenter.kernel.roles import Role
 from tests.support.accounts import logged_in, make_user
 
 pytestmark = pytest.mark.asterisk

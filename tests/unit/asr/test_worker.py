@@ -1,6 +1,6 @@
 """The transcription pool with real worker processes and a scripted engine.
 
-(The real engine in the pool: tests/integration/test_asr_engine.py.)
+(The real engine in the pool: tests/integration/asr/test_engine.py.)
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import asyncio
 import functools
 import logging
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -18,13 +17,11 @@ import pytest
 from callcenter.asr.engine import AsrError
 from callcenter.asr.worker import POOL_CLOSED, TranscriptionPool
 from tests.support.asr_engines import ScriptedEngine
+from tests.support.audio import silence_wav
 
 
 def wav(directory: Path, name: str, seconds: float = 0.2) -> Path:
-    path = directory / f"{name}.wav"
-    fmt = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed"]
-    subprocess.run(["sox", "-n", *fmt, str(path), "trim", "0", str(seconds)], check=True)
-    return path
+    return silence_wav(directory / f"{name}.wav", seconds)
 
 
 async def test_model_loaded_once_per_worker_process(tmp_path: Path) -> None:

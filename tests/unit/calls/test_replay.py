@@ -19,13 +19,12 @@ from callcenter.calls.replay import ReplayReport, replay
 from callcenter.calls.tracker import CallTracker
 from tests.support.paths import AMI_FIXTURES
 
-FIXTURES = AMI_FIXTURES
-SCENARIOS = sorted(p.stem for p in FIXTURES.glob("*.ami"))
+SCENARIOS = sorted(p.stem for p in AMI_FIXTURES.glob("*.ami"))
 
 
 def _replay(*names: str) -> tuple[list[CallRecord], ReplayReport]:
     report = ReplayReport()
-    records = list(replay([FIXTURES / f"{n}.ami" for n in names], CallTracker(), report))
+    records = list(replay([AMI_FIXTURES / f"{n}.ami" for n in names], CallTracker(), report))
     return records, report
 
 
@@ -46,7 +45,7 @@ def test_all_five_scenarios_are_recorded() -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_replay_agrees_with_what_happened_on_the_phones(scenario: str) -> None:
-    sidecar = json.loads((FIXTURES / f"{scenario}.json").read_text())
+    sidecar = json.loads((AMI_FIXTURES / f"{scenario}.json").read_text())
     records, report = _replay(scenario)
     assert report.errors == []
     assert report.open_calls == []
@@ -80,10 +79,10 @@ def test_two_simultaneous_calls_go_to_two_agents() -> None:
 
 def test_system_answer_after_the_budget_is_not_an_abandon() -> None:
     # app_queue reports QueueCallerAbandon on a timeout too; SystemAnswer follows.
-    text = (FIXTURES / "system_answered.ami").read_bytes()
+    text = (AMI_FIXTURES / "system_answered.ami").read_bytes()
     assert b"QueueCallerAbandon" in text
     (record,) = _replay("system_answered")[0]
-    budget = json.loads((FIXTURES / "system_answered.json").read_text())["ring_budget_seconds"]
+    budget = json.loads((AMI_FIXTURES / "system_answered.json").read_text())["ring_budget_seconds"]
     assert record.outcome is Outcome.ANSWERED_BY_SYSTEM
     assert record.answered_by is Party.SYSTEM
     assert record.answer_seconds is not None
@@ -107,7 +106,7 @@ def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[
 
 
 def test_cli_prints_one_json_object_per_call() -> None:
-    result = _cli(str(FIXTURES / "two_calls_two_agents.ami"))
+    result = _cli(str(AMI_FIXTURES / "two_calls_two_agents.ami"))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.decode().splitlines()
     assert len(lines) == 2
@@ -119,12 +118,12 @@ def test_cli_reads_a_json_event_list(tmp_path: Path) -> None:
 
     events = [
         {**dict(m.pairs())}
-        for m in read_messages(FIXTURES / "answered_agent_hangs_up.ami", lambda e: None)
+        for m in read_messages(AMI_FIXTURES / "answered_agent_hangs_up.ami", lambda e: None)
         if m.is_event
     ]
     source = tmp_path / "events.json"
     source.write_text(json.dumps(events, ensure_ascii=False))
-    wire = _cli(str(FIXTURES / "answered_agent_hangs_up.ami"))
+    wire = _cli(str(AMI_FIXTURES / "answered_agent_hangs_up.ami"))
     from_json = _cli(str(source))
     assert from_json.returncode == 0, from_json.stderr
     assert from_json.stdout == wire.stdout
@@ -132,7 +131,7 @@ def test_cli_reads_a_json_event_list(tmp_path: Path) -> None:
 
 
 def test_cli_reports_broken_frames_with_offsets_and_keeps_going(tmp_path: Path) -> None:
-    data = (FIXTURES / "answered_caller_hangs_up.ami").read_bytes()
+    data = (AMI_FIXTURES / "answered_caller_hangs_up.ami").read_bytes()
     cut = data.index(b"Event: AgentConnect")
     garbage = b"garbage without a colon\r\n\r\n"
     broken = tmp_path / "broken.ami"
@@ -147,7 +146,7 @@ def test_cli_reports_broken_frames_with_offsets_and_keeps_going(tmp_path: Path) 
 
 
 def test_cli_exits_non_zero_only_for_unreadable_files(tmp_path: Path) -> None:
-    result = _cli(str(tmp_path / "missing.ami"), str(FIXTURES / "abandoned.ami"))
+    result = _cli(str(tmp_path / "missing.ami"), str(AMI_FIXTURES / "abandoned.ami"))
     assert result.returncode != 0
     assert b"cannot read" in result.stderr
     assert json.loads(result.stdout)["outcome"] == "abandoned"

@@ -4,7 +4,7 @@ the record keeps all of them, and the durable trail rebuilds them the same way."
 from __future__ import annotations
 
 from callcenter.calls.trail import TrailTranslator
-from tests.unit.calls.test_tracker import AGENT, CALLER, agent_answers, arrival, ev, hangups, run
+from tests.support.ami_events import AGENT, CALLER, agent_answers, arrival, ev, hangups, run
 
 
 def voices(at: float) -> list:  # type: ignore[type-arg]

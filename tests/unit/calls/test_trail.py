@@ -19,17 +19,16 @@ from callcenter.calls.trail import TrailReadReport, read_rows, rebuild
 from callcenter.config import RingConfig, TrackerConfig
 from tests.support.paths import AMI_FIXTURES
 
-FIXTURES = AMI_FIXTURES
-SCENARIOS = sorted(p.name.removesuffix(".cel.jsonl") for p in FIXTURES.glob("*.cel.jsonl"))
+SCENARIOS = sorted(p.name.removesuffix(".cel.jsonl") for p in AMI_FIXTURES.glob("*.cel.jsonl"))
 
 
 def _live(name: str) -> dict[str, CallRecord]:
-    records = replay([FIXTURES / f"{name}.ami"], CallTracker(), ReplayReport())
+    records = replay([AMI_FIXTURES / f"{name}.ami"], CallTracker(), ReplayReport())
     return {r.linkedid: r for r in records}
 
 
 def _trail(name: str) -> dict[str, CallRecord]:
-    rows = read_rows(FIXTURES / f"{name}.cel.jsonl", None, TrailReadReport())
+    rows = read_rows(AMI_FIXTURES / f"{name}.cel.jsonl", None, TrailReadReport())
     rebuilt = rebuild(rows, RingConfig(), TrackerConfig())
     assert rebuilt.partial == {}
     return {r.linkedid: r for r in rebuilt.complete}
@@ -70,7 +69,7 @@ def test_trail_rebuilds_what_the_live_stream_recorded(scenario: str) -> None:
 
 
 def test_a_call_still_in_progress_is_partial_not_complete() -> None:
-    lines = (FIXTURES / "answered_caller_hangs_up.cel.jsonl").read_text().splitlines()
+    lines = (AMI_FIXTURES / "answered_caller_hangs_up.cel.jsonl").read_text().splitlines()
     cut = next(i for i, line in enumerate(lines) if '"HANGUP"' in line)
     rows = [json.loads(line) for line in lines[:cut]]
     rebuilt = rebuild(rows, RingConfig(), TrackerConfig())
@@ -81,7 +80,7 @@ def test_a_call_still_in_progress_is_partial_not_complete() -> None:
 
 
 def test_malformed_lines_are_reported_and_skipped(tmp_path: Path) -> None:
-    source = (FIXTURES / "abandoned.cel.jsonl").read_text().splitlines()
+    source = (AMI_FIXTURES / "abandoned.cel.jsonl").read_text().splitlines()
     broken = tmp_path / "cel.jsonl"
     broken.write_text("\n".join([source[0], "{not json", '{"eventtype": "X"}', *source[1:]]))
     report = TrailReadReport()
@@ -92,7 +91,7 @@ def test_malformed_lines_are_reported_and_skipped(tmp_path: Path) -> None:
 
 
 def test_since_filters_old_rows_and_a_missing_file_is_empty(tmp_path: Path) -> None:
-    path = FIXTURES / "two_calls_two_agents.cel.jsonl"
+    path = AMI_FIXTURES / "two_calls_two_agents.cel.jsonl"
     rows = read_rows(path, None, TrailReadReport())
     latest = max(float(r["eventtime"]) for r in rows)
     assert read_rows(path, latest + 1, TrailReadReport()) == []
@@ -102,7 +101,7 @@ def test_since_filters_old_rows_and_a_missing_file_is_empty(tmp_path: Path) -> N
 def test_a_sourceless_agent_hangup_first_does_not_hide_the_callers() -> None:
     # Seen live: the queue tore down the ringing agent leg (no hangupsource) before
     # the caller's own HANGUP row was written.
-    lines = [json.loads(x) for x in (FIXTURES / "abandoned.cel.jsonl").read_text().splitlines()]
+    lines = [json.loads(x) for x in (AMI_FIXTURES / "abandoned.cel.jsonl").read_text().splitlines()]
     hangups = [i for i, row in enumerate(lines) if row["eventtype"] == "HANGUP"]
     caller_i, agent_i = hangups
     assert lines[caller_i]["uniqueid"] == lines[caller_i]["linkedid"]

@@ -35,7 +35,8 @@ from callcenter.dashboard.definitions import (
 )
 from callcenter.dashboard.live import LiveModel
 from callcenter.dashboard.windows import DAY
-from tests.support.dashboard_replay import FIXTURES, model_for, replay_into
+from tests.support.dashboard_replay import model_for, replay_into
+from tests.support.paths import AMI_FIXTURES
 
 ALL_FIVE = [
     "answered_caller_hangs_up",
@@ -47,7 +48,7 @@ ALL_FIVE = [
 
 
 def _paths(*names: str) -> list[Path]:
-    return [FIXTURES / f"{n}.ami" for n in names]
+    return [AMI_FIXTURES / f"{n}.ami" for n in names]
 
 
 def test_answered_call_is_within_budget_with_its_talk_time() -> None:
@@ -127,7 +128,7 @@ def test_live_view_during_replay_sees_waiting_then_talking() -> None:
     """Every change the live model reports, in order: waiting, talking, gone."""
     model = model_for()
     states: list[str] = []
-    for message in read_messages(FIXTURES / "answered_caller_hangs_up.ami", lambda e: None):
+    for message in read_messages(AMI_FIXTURES / "answered_caller_hangs_up.ami", lambda e: None):
         if not message.is_event:
             continue
         if model.on_event(message, message.timestamp or 0.0):
@@ -147,7 +148,7 @@ ROUTED = ["held_callback", "held_abandon", "held_then_agent", "short_abandon"]
 
 def _routed(*names: str, short_abandon: float = 5.0) -> tuple[LiveModel, list[CallRecord]]:
     model = model_for(short_abandon=short_abandon, ring=ROUTED_RING)
-    records, _ = replay_into([FIXTURES / "dashboard" / f"{n}.ami" for n in names], model)
+    records, _ = replay_into([AMI_FIXTURES / "dashboard" / f"{n}.ami" for n in names], model)
     return model, records
 
 

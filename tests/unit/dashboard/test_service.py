@@ -13,7 +13,7 @@ from callcenter.dashboard.definitions import MetricSettings
 from callcenter.dashboard.live import LiveModel
 from callcenter.dashboard.service import DashboardService
 from callcenter.dashboard.store import FlagRow, OpenCase
-from callcenter.kernel.web.fanout import Broadcaster
+from callcenter.kernel.fanout import Broadcaster
 
 
 class Clock:
@@ -26,7 +26,7 @@ class Clock:
 
 class Queries:
     """The `service.Queries` protocol over lists (DashboardQueries itself is tested on
-    SQLite and PostgreSQL in tests/integration/test_dashboard_queries.py)."""
+    SQLite and PostgreSQL in tests/integration/dashboard/test_store.py)."""
 
     def __init__(self) -> None:
         self.case_reads = 0

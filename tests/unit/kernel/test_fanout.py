@@ -14,14 +14,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from callcenter.kernel.web.fanout import (
+from callcenter.kernel.fanout import (
     CLIENT_GONE,
     SHUTDOWN,
     SLOW_CLIENT,
     Broadcaster,
     SubscriptionClosed,
-    serve_websocket,
 )
+from callcenter.kernel.web.websocket import serve_websocket
 
 
 async def test_stalled_subscriber_is_dropped_others_get_everything() -> None:

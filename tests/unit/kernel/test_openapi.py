@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callcenter.accounts.roles import EVERYONE, MANAGERS, Role
+from callcenter.kernel.roles import EVERYONE, MANAGERS, Role
 from callcenter.kernel.web.access import RoutePolicy
 from callcenter.kernel.web.openapi import build, parse_path
 

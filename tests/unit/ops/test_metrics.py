@@ -15,11 +15,11 @@ from callcenter.config import RingConfig
 from callcenter.ops.metrics import CallMetrics
 from tests.support.paths import AMI_FIXTURES
 
-FIXTURES = AMI_FIXTURES
-
 
 def _answered() -> CallRecord:
-    (record,) = replay([FIXTURES / "answered_caller_hangs_up.ami"], CallTracker(), ReplayReport())
+    (record,) = replay(
+        [AMI_FIXTURES / "answered_caller_hangs_up.ami"], CallTracker(), ReplayReport()
+    )
     return record
 
 

@@ -1,7 +1,7 @@
 """The QA console's page and files as served: policy, headers, and no missing module.
 
 The behaviour of the page itself is tested in real Chromium
-(tests/integration/test_qa_console_browser.py); this checks what a browser never
+(tests/integration/qa/test_console_browser.py); this checks what a browser never
 reports clearly: a script that 404s, a wrong MIME type for a module, an outside URL.
 """
 
@@ -12,7 +12,7 @@ import re
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from callcenter.accounts.roles import Principal, Role
+from callcenter.kernel.roles import Principal, Role
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import middlewares
 from callcenter.qa.console_http import STATIC_DIR, setup_qa_console_routes

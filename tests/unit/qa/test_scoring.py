@@ -13,6 +13,7 @@ from callcenter.qa.scoring import (
     item_defects,
     parse_form,
     score_evaluation,
+    score_form,
     total_score,
 )
 
@@ -116,11 +117,13 @@ def test_defects_are_items_below_the_threshold() -> None:
 
 
 def test_form_and_thresholds_from_the_environment() -> None:
-    loaded = config_mod.load({"CALLCENTER_QA_FORM": '{"weights": {"tone": 40}}'})
-    assert loaded.qa.form.item("tone") is not None
-    assert loaded.qa.form.item("tone").weight == 40.0  # type: ignore[union-attr]
+    loaded = score_form(config_mod.load({"CALLCENTER_QA_FORM": '{"weights": {"tone": 40}}'}).qa)
+    assert loaded.item("tone") is not None
+    assert loaded.item("tone").weight == 40.0  # type: ignore[union-attr]
+    assert score_form(config_mod.load({}).qa) is DEFAULT_FORM
+    bad = config_mod.load({"CALLCENTER_QA_FORM": '{"weights": {"tone": -1}}'})
     with pytest.raises(ConfigError, match="CALLCENTER_QA_FORM"):
-        config_mod.load({"CALLCENTER_QA_FORM": '{"weights": {"tone": -1}}'})
+        score_form(bad.qa)
     with pytest.raises(ConfigError, match="CALLCENTER_QA_SAMPLES_MIN"):
         config_mod.load({"CALLCENTER_QA_SAMPLES_MIN": "6", "CALLCENTER_QA_SAMPLES_MAX": "5"})
     forever = config_mod.load({"CALLCENTER_RECORDING_RETENTION_DAYS": "0"})

@@ -11,6 +11,7 @@ import pytest
 
 from callcenter.calls.record import CallRecord, Direction, Outcome, Party
 from callcenter.config import DEFAULT_CATEGORIES, RingConfig
+from callcenter.kernel.errors import Kind
 from callcenter.reports.complaints import complaints
 from callcenter.reports.export import BOM, filename, to_csv
 from callcenter.reports.quality import qa_table
@@ -352,7 +353,7 @@ def test_report_queries_default_and_refuse_bad_filters_clearly() -> None:
         return caught.value
 
     assert refused("sales", {}).error_id == "unknown-report"
-    assert refused("sales", {}).status == 404
+    assert refused("sales", {}).kind is Kind.NOT_FOUND
     bad_date = refused("workload", {"from": "23/11/2026"})
     assert (bad_date.error_id, bad_date.details["field"]) == ("bad-date", "from")
     assert refused("workload", {"from": "2026-11-10", "to": "2026-11-01"}).error_id == "bad-range"

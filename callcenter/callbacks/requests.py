@@ -1,10 +1,9 @@
-"""Outbound callbacks: when to call a customer back, in what order, and what a try changed.
+"""Callback requests: when to call a customer back, in what order, and what a try changed.
 
 Pure: every function takes the instant it decides at (`now`, epoch seconds) and
 returns new frozen values; the service stores them and dials. The rules:
 
-- never call in the customer's rest hours (quiet hours, local wall-clock time
-  in the customer's zone when known, else the center's);
+- never call in the customer's quiet hours (see `quiet_hours`);
 - one open callback per number and purpose: a second request merges into the
   first, keeping the earlier turn, due time and deadline;
 - complaint replies are due within 48 h of opening, follow-ups (回訪) within
@@ -16,15 +15,12 @@ returns new frozen values; the service stores them and dials. The rules:
 from __future__ import annotations
 
 import enum
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from callcenter.callbacks.numbers import CallbackError as CallbackError  # re-exported
-from callcenter.callbacks.numbers import DoNotCallList, normalize_number
+from callcenter.callbacks.numbers import CallbackError, DoNotCallList, normalize_number
+from callcenter.callbacks.outcomes import Outcome
+from callcenter.callbacks.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, time_zone
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -54,202 +50,8 @@ class Status(enum.StrEnum):
 OPEN_STATUSES = frozenset({Status.PENDING, Status.DIALLING})
 
 
-class Outcome(enum.StrEnum):
-    ANSWERED = "answered"
-    NO_ANSWER = "no-answer"
-    BUSY = "busy"
-    FAILED = "failed"
-
-
 MERGED = "merged-duplicate"
 PAST_DEADLINE = "past-deadline"
-
-
-# -- quiet hours ---------------------------------------------------------------------------
-
-_MICROS_PER_DAY = 86_400_000_000
-_HH_MM = re.compile(r"\d{1,2}:\d{2}(:\d{2})?")
-_WITH_OFFSET = re.compile(r"\d{1,2}:\d{2}(:\d{2})?\s*(Z|[+-]\d{1,2}(:?\d{2})?)", re.IGNORECASE)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise CallbackError(
-            "timezone-unknown",
-            f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai",
-            timezone=name,
-        ) from None
-
-
-def _micros(t: time) -> int:
-    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
-
-
-def _contains(window: tuple[time, time], t: time) -> bool:
-    start, end = window
-    if start < end:
-        return start <= t < end
-    return t >= start or t < end  # past midnight (end <= start)
-
-
-def _wall(epoch: float, zone: ZoneInfo) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=zone).replace(tzinfo=None)
-
-
-def _first_instant_at(wall: datetime, zone: ZoneInfo, after: float) -> float:
-    """The first instant > `after` whose local wall-clock time in `zone` is `wall` or later."""
-    first = wall.replace(tzinfo=zone, fold=0).timestamp()
-    second = wall.replace(tzinfo=zone, fold=1).timestamp()
-    if first <= second:
-        # A normal wall time (both equal) or one the clocks show twice (autumn): the
-        # first occurrence unless `after` is already past it.
-        return first if first > after else second
-    # A wall time the clocks skip (spring): the answer is the instant they jump,
-    # between the two readings; transitions fall on whole seconds.
-    lo, hi = math.floor(second), math.ceil(first)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _wall(mid, zone) >= wall:
-            hi = mid
-        else:
-            lo = mid
-    return float(hi)
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """Local wall-clock windows [start, end) with no calls; end <= start runs past midnight."""
-
-    windows: tuple[tuple[time, time], ...]
-
-    def covers_the_day(self) -> bool:
-        spans: list[tuple[int, int]] = []
-        for start, end in self.windows:
-            s, e = _micros(start), _micros(end)
-            if s < e:
-                spans.append((s, e))
-            else:
-                spans += [(s, _MICROS_PER_DAY), (0, e)]
-        reach = 0
-        for s, e in sorted(spans):
-            if s > reach:
-                return False
-            reach = max(reach, e)
-        return reach >= _MICROS_PER_DAY
-
-    def quiet_at(self, epoch: float, tz: str) -> bool:
-        local = _wall(epoch, _zone(tz)).time()
-        return any(_contains(w, local) for w in self.windows)
-
-    def next_allowed(self, epoch: float, tz: str) -> float:
-        """The earliest instant >= `epoch` outside every window, in `tz`'s wall-clock time."""
-        if self.covers_the_day():
-            raise CallbackError(
-                "quiet-hours-cover-the-day",
-                "the quiet hours cover the whole day, so no callback could ever be made;"
-                " leave some hours free",
-                windows=self.spec(),
-            )
-        zone = _zone(tz)
-        t = epoch
-        # Each step jumps to the end of a window; chained (adjacent or overlapping)
-        # windows take one step each, a day the clocks skip a free hour takes two days.
-        for _ in range(4 * len(self.windows) + 4):
-            local = _wall(t, zone)
-            window = next((w for w in self.windows if _contains(w, local.time())), None)
-            if window is None:
-                return t
-            start, end = window
-            day = local.date()
-            if end <= start and local.time() >= start:
-                day += timedelta(days=1)
-            t = _first_instant_at(datetime.combine(day, end), zone, after=t)
-        raise CallbackError(  # not reached: a day not covered has a free instant
-            "quiet-hours-cover-the-day",
-            f"no instant outside the quiet hours {self.spec()} near {epoch} in {tz}",
-            windows=self.spec(),
-        )
-
-    def spec(self) -> str:
-        """The windows as `parse_quiet_hours` reads them ("none" when there are none)."""
-        if not self.windows:
-            return "none"
-        return ",".join(f"{_hh_mm(s)}-{_hh_mm(e)}" for s, e in self.windows)
-
-
-def _hh_mm(t: time) -> str:
-    return t.isoformat(timespec="seconds" if t.second else "minutes")
-
-
-def _parse_time(text: str, part: str, *, end: bool) -> time:
-    text = text.strip()
-    if _WITH_OFFSET.fullmatch(text):
-        raise CallbackError(
-            "quiet-hours-invalid",
-            f"quiet hours {part!r}: times are the customer's local HH:MM, without a UTC offset",
-            part=part,
-        )
-    if end and text in ("24:00", "24:00:00"):
-        return time(0)  # "until midnight"; an end at 00:00 runs to the end of the day
-    if not _HH_MM.fullmatch(text):
-        raise CallbackError(
-            "quiet-hours-invalid", f"quiet hours {part!r}: times must be HH:MM", part=part
-        )
-    hour, minute, *second = (int(x) for x in text.split(":"))
-    try:
-        return time(hour, minute, second[0] if second else 0)
-    except ValueError:
-        raise CallbackError(
-            "quiet-hours-invalid", f"quiet hours {part!r}: {text!r} is not a time of day", part=part
-        ) from None
-
-
-def parse_quiet_hours(spec: str) -> QuietHours:
-    """`"12:00-14:00,21:00-09:00"` -> QuietHours; `"none"` for no quiet hours.
-
-    An empty value is refused rather than read as "no quiet hours": calling
-    customers in their rest hours has to be asked for explicitly.
-    """
-    if spec.strip().lower() == "none":
-        return QuietHours(())
-    windows: list[tuple[time, time]] = []
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        start_s, sep, end_s = part.partition("-")
-        if not sep:
-            raise CallbackError(
-                "quiet-hours-invalid", f"quiet hours {part!r}: expected HH:MM-HH:MM", part=part
-            )
-        start = _parse_time(start_s, part, end=False)
-        end = _parse_time(end_s, part, end=True)
-        if start == end:
-            raise CallbackError(
-                "quiet-hours-invalid",
-                f"quiet hours {part!r}: the start and the end must differ",
-                part=part,
-            )
-        windows.append((start, end))
-    if not windows:
-        raise CallbackError(
-            "quiet-hours-invalid",
-            f"quiet hours {spec!r}: no window given; write 'none' for no quiet hours",
-            part=spec,
-        )
-    quiet = QuietHours(tuple(windows))
-    if quiet.covers_the_day():
-        raise CallbackError(
-            "quiet-hours-cover-the-day",
-            f"quiet hours {spec!r} cover the whole day, so no callback could ever be made",
-            windows=quiet.spec(),
-        )
-    return quiet
-
-
-DEFAULT_QUIET_HOURS = QuietHours(((time(12), time(14)), (time(21), time(9))))
-
-
-# -- callbacks -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,7 +102,7 @@ class SchedulerSettings:
     do_not_call: DoNotCallList = field(default_factory=DoNotCallList)
 
     def __post_init__(self) -> None:
-        _zone(self.timezone)
+        time_zone(self.timezone)
         problems = [
             f"{name} must be {rule}, got {value}"
             for name, value, ok, rule in (
@@ -382,7 +184,7 @@ def request(
     normalized = settings.do_not_call.check(number)
     kind = _purpose(purpose)
     tz = timezone if timezone is not None else settings.timezone
-    _zone(tz)
+    time_zone(tz)
     if deadline is None and kind is Purpose.COMPLAINT_REPLY:
         opened = due_at if due_at is not None else now
         deadline = opened + settings.complaint_reply_hours * HOUR
@@ -530,71 +332,3 @@ def progress_call_due(
         else case_opened_at + settings.complaint_reply_hours * HOUR
     )
     return now >= max(case_opened_at, deadline - settings.progress_call_before_hours * HOUR)
-
-
-# -- AMI outcomes --------------------------------------------------------------------------
-
-# OriginateResponse `Reason`: the last control frame Asterisk saw on the new
-# channel (enum ast_control_frame_type). `None`: the reason alone does not say;
-# the hang-up cause decides, else the fallback after the table.
-ORIGINATE_REASONS: Mapping[int, Outcome | None] = {
-    0: None,  # the channel could not be created or dialled (fallback: failed)
-    1: None,  # hung up before answering (fallback: no-answer)
-    3: Outcome.NO_ANSWER,  # rang until the originate timeout
-    4: Outcome.ANSWERED,
-    5: Outcome.BUSY,
-    8: Outcome.FAILED,  # congestion: the network, not the customer
-}
-_REASON_FALLBACK: Mapping[int, Outcome] = {1: Outcome.NO_ANSWER}
-
-# Q.850 hang-up causes (Asterisk's HANGUPCAUSE / the Hangup event's Cause).
-HANGUP_CAUSES: Mapping[int, Outcome] = {
-    # 16 normal clearing without an answer reason: nobody took the call (some
-    # carriers clear a ring timeout this way). An answered call is only ever
-    # recorded from Reason 4, so a callback is never closed on a guess.
-    16: Outcome.NO_ANSWER,
-    17: Outcome.BUSY,  # user busy
-    18: Outcome.NO_ANSWER,  # no user responding
-    19: Outcome.NO_ANSWER,  # no answer (alerted)
-    20: Outcome.NO_ANSWER,  # subscriber absent (phone off, out of coverage)
-    # 21 call rejected: the customer declined the call. Busy, not failed: the
-    # person is there but cannot talk now, so a later try makes sense.
-    21: Outcome.BUSY,
-    1: Outcome.FAILED,  # unallocated (invalid) number
-    2: Outcome.FAILED,  # no route to the network
-    3: Outcome.FAILED,  # no route to the destination
-    22: Outcome.FAILED,  # number changed
-    27: Outcome.FAILED,  # destination out of order
-    28: Outcome.FAILED,  # invalid number format
-    34: Outcome.FAILED,  # no circuit available (congestion)
-    38: Outcome.FAILED,  # network out of order
-    41: Outcome.FAILED,  # temporary failure
-    42: Outcome.FAILED,  # switching equipment congestion
-}
-
-
-def _code(value: str | int | None) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = value.strip()
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
-def outcome_from_originate(reason: str | int | None, hangup_cause: int | None) -> Outcome:
-    """The outcome of a try from OriginateResponse's `Reason` and the Q.850 hang-up cause.
-
-    A reason that says it (3 no answer, 4 answered, 5 busy, 8 congestion) wins;
-    otherwise (0, 1, unknown, missing) the cause decides via HANGUP_CAUSES;
-    with neither, 1 means no answer and anything else failed. Never raises: the
-    values come off the wire.
-    """
-    code = _code(reason)
-    by_reason = ORIGINATE_REASONS.get(code) if code is not None else None
-    if by_reason is not None:
-        return by_reason
-    by_cause = HANGUP_CAUSES.get(hangup_cause) if hangup_cause is not None else None
-    if by_cause is not None:
-        return by_cause
-    return _REASON_FALLBACK.get(code, Outcome.FAILED) if code is not None else Outcome.FAILED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.accounts import csrf
+from callcenter.kernel.web import csrf
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "get"])

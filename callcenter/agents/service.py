@@ -1,0 +1,247 @@
+"""The agent board in the app: every change goes through here, is saved and is told.
+
+Agent actions (API, CLI, the supervisor's dashboard), offers (the router, the
+callback dialler, click-to-call) and telephony events move the pure
+`AgentBoard`; this service logs each transition, writes it to the database
+through one ordered queue (retried while the database is down, so no
+transition is lost or reordered) and tells the watchers (the live dashboard,
+the app_queue projection). The board stays in memory: decisions must not wait
+on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from callcenter.agents.domain import (
+    MISSED_CALLS,
+    Agent,
+    AgentBoard,
+    AgentError,
+    AgentState,
+    AgentStatus,
+    Transition,
+)
+from callcenter.agents.store import AgentRepository
+from callcenter.kernel.clock import Clock
+
+log = logging.getLogger(__name__)
+
+MAX_ALERTS = 200
+
+# Told of every board change; an empty list: a pending pause was set or cleared.
+Watcher = Callable[[list[Transition]], None]
+# Told of an agent's removal (who, their last status) before it is saved.
+RemovalHook = Callable[[Agent, AgentStatus], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Alert:
+    at: float
+    kind: str
+    staff_no: str
+    message: str
+
+
+class AgentService:
+    def __init__(
+        self, board: AgentBoard, repository: AgentRepository, *, clock: Clock = time.time
+    ) -> None:
+        self.board = board
+        self._repo = repository
+        self._clock = clock
+        self.alerts: deque[Alert] = deque(maxlen=MAX_ALERTS)
+        self._pending: asyncio.Queue[tuple[list[Transition], dict[str, AgentStatus]]] = (
+            asyncio.Queue()
+        )
+        self._watchers: list[Watcher] = []
+        self._removal_hooks: list[RemovalHook] = []
+
+    def watch(self, callback: Watcher) -> Callable[[], None]:
+        """Call `callback(transitions)` after every board change; returns the unsubscribe."""
+        self._watchers.append(callback)
+
+        def unwatch() -> None:
+            if callback in self._watchers:
+                self._watchers.remove(callback)
+
+        return unwatch
+
+    def on_removed(self, hook: RemovalHook) -> Callable[[], None]:
+        """Await `hook(agent, last_status)` when an agent is removed (a call ringing them
+        must move on); returns the unsubscribe."""
+        self._removal_hooks.append(hook)
+
+        def remove() -> None:
+            if hook in self._removal_hooks:
+                self._removal_hooks.remove(hook)
+
+        return remove
+
+    # -- start -----------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Agents and their last known state from the database (pauses survive restarts)."""
+        now = self._clock()
+        for agent, status in await self._repo.list_agents():
+            if status.state is AgentState.RINGING:
+                # The offer died with the previous process; the call has moved on.
+                status = AgentStatus(AgentState.AVAILABLE, now, idle_since=status.idle_since)
+            self.board.add(agent, status)
+
+    # -- agent actions (API, CLI) -----------------------------------------------------------
+
+    def act(self, staff_no: str, action: str, reason: str | None = None) -> AgentStatus:
+        now = self._clock()
+        if action == "login":
+            out = self.board.login(staff_no, now)
+        elif action == "logout":
+            out = self.board.logout(staff_no, now)
+        elif action == "pause":
+            if not reason:
+                raise AgentError("pause-reason-missing", "a pause needs a reason")
+            out = self.board.pause(staff_no, reason, now)
+            # A deferred pause is no transition but is state: persist it too.
+            self._pending.put_nowait((out, {staff_no: self.board.status[staff_no]}))
+            self._tell(out)
+            return self.board.status[staff_no]
+        elif action == "unpause":
+            out = self.board.unpause(staff_no, now)
+            self._pending.put_nowait((out, {staff_no: self.board.status[staff_no]}))
+            self._tell(out)
+            return self.board.status[staff_no]
+        else:
+            raise AgentError("unknown-action", f"unknown agent action {action!r}")
+        self.commit(out)
+        return self.board.status[staff_no]
+
+    def finish_wrap_up(self, staff_no: str) -> None:
+        self.commit(self.board.finish_wrap_up(staff_no, self._clock()))
+
+    async def add_agent(self, agent: Agent) -> None:
+        if (
+            self.board.by_endpoint(agent.endpoint) is not None
+            or agent.staff_no in self.board.agents
+        ):
+            raise AgentError(
+                "agent-exists",
+                f"staff number {agent.staff_no} or endpoint {agent.endpoint} is already in use",
+            )
+        status = AgentStatus(AgentState.LOGGED_OUT, self._clock())
+        await self._repo.add_agent(agent, status)
+        self.board.add(agent, status)
+
+    async def rebind(self, staff_no: str, endpoint: str) -> None:
+        """Move a logged-out agent to another phone (hot-desking)."""
+        status = self.board.get(staff_no)
+        if status.state is not AgentState.LOGGED_OUT:
+            raise AgentError("agent-busy", f"agent {staff_no} must log out before changing phone")
+        agent = replace(self.board.agents[staff_no], endpoint=endpoint)
+        await self._repo.set_endpoint(staff_no, endpoint)
+        self.board.add(agent, status)
+
+    async def remove_agent(self, staff_no: str) -> None:
+        status = self.board.get(staff_no)
+        agent = self.board.agents[staff_no]
+        self.commit(self.board.remove(staff_no, self._clock()))
+        for hook in list(self._removal_hooks):
+            await hook(agent, status)
+        await self._pending.join()
+        await self._repo.remove_agent(staff_no)
+
+    # -- outbound offers (the callback dialler, click-to-call) ------------------------------
+
+    def offer(self, staff_no: str, call: str) -> None:
+        self.commit(self.board.offer(staff_no, call, self._clock()))
+
+    def withdraw(self, staff_no: str, call: str) -> None:
+        self.commit(self.board.withdrawn(staff_no, call, self._clock()))
+
+    def missed(self, staff_no: str, call: str) -> None:
+        out = self.board.not_answered(staff_no, call, self._clock())
+        self.commit(out)
+        if any(t.reason == MISSED_CALLS for t in out):
+            self.alert(MISSED_CALLS, staff_no, f"agent {staff_no} missed calls in a row: paused")
+
+    # -- what the router asks ---------------------------------------------------------------
+
+    def commit(self, transitions: list[Transition], why: str | None = None) -> None:
+        """Log, save and tell `transitions`, made on `board` by the caller (who keeps
+        one time for a whole decision); `why` is the reason where they have none."""
+        if not transitions:
+            return
+        if why is not None:
+            transitions = [replace(t, reason=t.reason or why) for t in transitions]
+        statuses = {
+            t.staff_no: self.board.status[t.staff_no]
+            for t in transitions
+            if t.staff_no in self.board.status
+        }
+        for t in transitions:
+            log.info(
+                "agent %s: %s -> %s%s",
+                t.staff_no,
+                t.old.value,
+                t.new.value,
+                f" ({t.reason})" if t.reason else "",
+            )
+        self._pending.put_nowait((transitions, statuses))
+        self._tell(transitions)
+
+    def alert(self, kind: str, staff_no: str, message: str) -> None:
+        """Tell the supervisors (GET /api/alerts) and the log."""
+        log.warning("supervisor alert: %s", message)
+        self.alerts.append(Alert(self._clock(), kind, staff_no, message))
+
+    async def open_case_owner(self, caller: str) -> str | None:
+        return await self._repo.open_case_owner(caller)
+
+    async def add_callback_request(
+        self,
+        caller: str,
+        source: str,
+        linkedid: str | None,
+        requested_at: float,
+        message_path: str | None,
+    ) -> None:
+        await self._repo.add_callback_request(caller, source, linkedid, requested_at, message_path)
+
+    # -- background -------------------------------------------------------------------------
+
+    async def run_ticks(self, interval: float = 0.5) -> None:
+        """End the wrap-ups whose time ran out."""
+        while True:
+            await asyncio.sleep(interval)
+            self.commit(self.board.expire(self._clock()))
+
+    async def run_persistence(self, retry_max: float = 10.0) -> None:
+        """Write transitions in order; while the database is down, keep them and retry."""
+        while True:
+            transitions, statuses = await self._pending.get()
+            delay = 0.5
+            while True:
+                try:
+                    await self._repo.record(transitions, statuses)
+                    break
+                except Exception as exc:  # database down: retry, never drop
+                    log.warning("agent state not saved (%s); retrying in %.1fs", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(retry_max, delay * 2)
+            self._pending.task_done()
+
+    async def flush(self) -> None:
+        await self._pending.join()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _tell(self, transitions: list[Transition]) -> None:
+        for watcher in list(self._watchers):
+            try:
+                watcher(transitions)
+            except Exception:
+                log.exception("agent state watcher failed")

@@ -1,0 +1,46 @@
+"""`callcenter asterisk install|start|stop|restart|status|cli`: the local Asterisk."""
+
+from __future__ import annotations
+
+import argparse
+
+from callcenter.config import Config
+from callcenter.kernel.commands import Subparsers
+
+
+def add_commands(subparsers: Subparsers) -> None:
+    # An action argument, not subcommands: the usage the README and scripts/ document.
+    asterisk = subparsers.add_parser("asterisk", help="manage the local Asterisk")
+    asterisk.add_argument(
+        "asterisk_action", choices=["install", "start", "stop", "restart", "status", "cli"]
+    )
+    asterisk.add_argument("command", nargs="*", help="for `cli`: the Asterisk CLI command")
+    asterisk.set_defaults(func=cmd_asterisk)
+
+
+def cmd_asterisk(config: Config, args: argparse.Namespace) -> int:
+    from callcenter.asterisk import runtime
+
+    action = args.asterisk_action
+    if action == "install":
+        print(runtime.install(config))
+    elif action == "start":
+        runtime.install(config)
+        instance = runtime.start(config)
+        print(
+            f"asterisk started; AMI 127.0.0.1:{config.ami.port}, SIP 127.0.0.1:"
+            f"{config.asterisk.sip_port}, recordings {instance.recordings_host_dir}"
+        )
+    elif action == "stop":
+        runtime.stop(config.asterisk)
+        print("asterisk stopped")
+    elif action == "restart":
+        runtime.restart(config)
+        print("asterisk restarted")
+    elif action == "status":
+        status = runtime.status(config.asterisk)
+        print(status)
+        return 0 if status.running else 3
+    elif action == "cli":
+        print(runtime.cli(runtime.instance_for(config.asterisk), " ".join(args.command)))
+    return 0

@@ -1,0 +1,71 @@
+"""QA in the app: the recordings catalogue fed by every call record, the housekeeping job
+(retention, evaluation locks), and the QA API and console routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.calls.keys import RECORD_SINK
+from callcenter.config import Config
+from callcenter.kernel.web.keys import CONFIG, SESSIONS, SUPERVISOR
+from callcenter.qa.console_http import setup_qa_console_routes
+from callcenter.qa.http import (
+    setup_qa_routes,
+)
+from callcenter.qa.keys import QA
+from callcenter.qa.runtime import QaState, make_qa
+from callcenter.qa.scoring import score_form
+
+log = logging.getLogger(__name__)
+
+
+def setup(app: web.Application, config: Config) -> None:
+    score_form(config.qa)  # a bad scoring form stops the start, as a bad setting does
+    app.cleanup_ctx.append(qa_context)
+    setup_qa_routes(app)
+    setup_qa_console_routes(app)
+
+
+def build_qa(app: web.Application) -> QaState:
+    return make_qa(app[CONFIG], app[SESSIONS])
+
+
+async def qa_context(app: web.Application) -> AsyncIterator[None]:
+    """QA wiring: the recordings catalogue sink and the housekeeping job (needs the database,
+    and the record sink and task supervisor when the telephony side runs)."""
+    state = build_qa(app)
+    app[QA] = state
+    undo: list[Callable[[], None]] = []
+    tasks: list[asyncio.Task[Any]] = []
+    if RECORD_SINK in app:
+        undo.append(app[RECORD_SINK].add(state.catalog))
+    if SUPERVISOR in app:
+        supervisor = app[SUPERVISOR]
+        tasks.append(supervisor.spawn("recordings-catalogue", state.catalog.run()))
+        minutes = state.settings.housekeeping_minutes
+        tasks.append(supervisor.spawn("qa-housekeeping", _every(minutes * 60.0, state)))
+    try:
+        yield
+    finally:
+        for remove in undo:
+            remove()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _every(seconds: float, state: QaState) -> None:
+    while True:
+        try:
+            await state.housekeeping()
+        except Exception:
+            log.exception("QA housekeeping failed; next try in %.0f s", seconds)
+        await asyncio.sleep(seconds)
