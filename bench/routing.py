@@ -57,6 +57,7 @@ from callcenter.agents.service import AgentService  # noqa: E402
 from callcenter.agi.fastagi import FastAgiServer  # noqa: E402
 from callcenter.ami.frame import FrameParser  # noqa: E402
 from callcenter.calls.tracker import CallTracker  # noqa: E402
+from callcenter.kernel.shifts import OpeningHours  # noqa: E402
 from callcenter.ops.logging import setup_logging  # noqa: E402
 from callcenter.routing.decide import (  # noqa: E402
     Decision,
@@ -67,7 +68,6 @@ from callcenter.routing.decide import (  # noqa: E402
     WaitingCall,
     decide,
 )
-from callcenter.routing.hours import OpeningHours  # noqa: E402
 from callcenter.routing.service import NOT_ANSWERED, Router  # noqa: E402
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ The commands themselves live in each feature's `commands.py`
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -26,22 +27,26 @@ from callcenter.config import Config, ConfigError
 from callcenter.kernel.commands import Handler, Subparsers
 from callcenter.ops import commands as ops
 from callcenter.qa import commands as qa
+from callcenter.qa.store import sampled_calls
 from callcenter.recordings import commands as recordings
 
 AddCommands: TypeAlias = Callable[[Subparsers], None]
 
-# In the order `callcenter --help` lists them.
+# In the order `callcenter --help` lists them. What a command needs of a feature above its
+# own is handed in here.
 COMMANDS: tuple[AddCommands, ...] = (
     serve.add_commands,  # serve, migrate
     asterisk.add_commands,  # asterisk
     calls.add_commands,  # ami replay|capture
-    recordings.add_commands,  # recordings check|purge|catalogue
+    # recordings check|purge|catalogue; QA's purge holds the recordings under inspection
+    functools.partial(recordings.add_commands, purge=qa.cmd_recordings_purge),
     qa.add_commands,  # qa draw|verify-draw|assign|samples
     ops.add_commands,  # doctor
     agents.add_commands,  # agent ...
     callbacks.add_commands,  # callback ...
     accounts.add_commands,  # user ...
-    asr.add_commands,  # asr transcribe|check
+    # asr transcribe|check; QA's samples are transcribed first
+    functools.partial(asr.add_commands, sampled=sampled_calls()),
 )
 
 

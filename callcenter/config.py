@@ -208,7 +208,7 @@ LOG_FORMATS = ("plain", "json")
 
 @dataclass(frozen=True)
 class AsrConfig:
-    """Transcription and the script checks (issue 5); see callcenter.asr and callcenter.qa.checks.
+    """Transcription and the script checks (issue 5); see callcenter.asr and callcenter.asr.checks.
 
     The model path itself is `Config.asr_model_path` (None: no ASR).
     """

@@ -70,6 +70,24 @@ class AgentStatus:
     wrap_up_until: float | None = None
 
 
+def agent_status_json(agent: Agent, status: AgentStatus) -> dict[str, Any]:
+    """An agent and their live state as the API, the panel and its WebSocket show them."""
+    return {
+        "staff_no": agent.staff_no,
+        "name": agent.name,
+        "endpoint": agent.endpoint,
+        "skills": sorted(agent.skills),
+        "shift": agent.shift,
+        "state": status.state.value,
+        "since": status.since,
+        "pause_reason": status.pause_reason,
+        "pending_pause": status.pending_pause,
+        "missed_in_row": status.missed_in_row,
+        "call": status.call,
+        "wrap_up_until": status.wrap_up_until,
+    }
+
+
 @dataclass(frozen=True)
 class Transition:
     staff_no: str

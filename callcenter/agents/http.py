@@ -11,39 +11,21 @@ from typing import Any
 
 from aiohttp import web
 
-from callcenter.agents.domain import Agent, AgentState, AgentStatus
+from callcenter.agents.domain import Agent, AgentState, agent_status_json
 from callcenter.agents.keys import AGENT_REPOSITORY, AGENTS, PROVISIONING
 from callcenter.agents.store import WrapUp
-from callcenter.callbacks.keys import SOURCES
 from callcenter.calls.keys import REPOSITORY
 from callcenter.kernel.roles import EVERYONE, MANAGERS, STAFF
+from callcenter.kernel.shifts import parse_shifts
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import (
     ApiError,
 )
 from callcenter.kernel.web.keys import CONFIG
 from callcenter.kernel.web.request import json_object
-from callcenter.routing.hours import parse_shifts
 
 STAFF_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")
 ENDPOINT = re.compile(r"[0-9A-Za-z_.-]{1,64}")
-
-
-def _status_json(agent: Agent, status: AgentStatus) -> dict[str, Any]:
-    return {
-        "staff_no": agent.staff_no,
-        "name": agent.name,
-        "endpoint": agent.endpoint,
-        "skills": sorted(agent.skills),
-        "shift": agent.shift,
-        "state": status.state.value,
-        "since": status.since,
-        "pause_reason": status.pause_reason,
-        "pending_pause": status.pending_pause,
-        "missed_in_row": status.missed_in_row,
-        "call": status.call,
-        "wrap_up_until": status.wrap_up_until,
-    }
 
 
 def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str:
@@ -59,7 +41,7 @@ def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = No
 async def list_agents(request: web.Request) -> web.Response:
     board = request.app[AGENTS].board
     return web.json_response(
-        {"agents": [_status_json(a, board.status[s]) for s, a in sorted(board.agents.items())]}
+        {"agents": [agent_status_json(a, board.status[s]) for s, a in sorted(board.agents.items())]}
     )
 
 
@@ -83,7 +65,9 @@ async def add_agent(request: web.Request) -> web.Response:
     agents = request.app[AGENTS]
     await agents.add_agent(agent)
     await request.app[PROVISIONING].apply(list(agents.board.agents.values()))
-    return web.json_response(_status_json(agent, agents.board.status[agent.staff_no]), status=201)
+    return web.json_response(
+        agent_status_json(agent, agents.board.status[agent.staff_no]), status=201
+    )
 
 
 async def remove_agent(request: web.Request) -> web.Response:
@@ -116,7 +100,7 @@ async def agent_action(request: web.Request) -> web.Response:
         if endpoint != agents.board.agents[staff_no].endpoint:
             await agents.rebind(staff_no, endpoint)
     status = agents.act(staff_no, action, reason)
-    return web.json_response(_status_json(agents.board.agents[staff_no], status))
+    return web.json_response(agent_status_json(agents.board.agents[staff_no], status))
 
 
 async def wrap_up(request: web.Request) -> web.Response:
@@ -165,15 +149,13 @@ async def wrap_up(request: web.Request) -> web.Response:
     case = None
     if category == config.complaint_category:
         case = ("complaint", now + config.complaint_reply_hours * 3600)
-    opened = await request.app[AGENT_REPOSITORY].save_wrap_up(
+    # A complaint's case goes to the case watchers: the callbacks feature queues the reply
+    # callback (48 h), or the follow-up once resolved.
+    opened = await agents.file_wrap_up(
         WrapUp(linkedid, staff_no, category, notes, resolved, started, now, subcategory),
         case,
+        ends_wrap_up=status.call == linkedid,
     )
-    if status.call == linkedid:
-        agents.finish_wrap_up(staff_no)
-    if opened is not None:
-        # A complaint: the reply callback (48 h), or the follow-up once resolved.
-        await request.app[SOURCES].on_case(opened)
     return web.json_response(
         {
             "linkedid": linkedid,
@@ -181,7 +163,9 @@ async def wrap_up(request: web.Request) -> web.Response:
             "subcategory": subcategory,
             "wrap_seconds": None if started is None else round(now - started, 3),
             "case": opened.to_json() if opened is not None else None,
-            "agent": _status_json(agents.board.agents[staff_no], agents.board.status[staff_no]),
+            "agent": agent_status_json(
+                agents.board.agents[staff_no], agents.board.status[staff_no]
+            ),
         },
         status=201,
     )

@@ -18,6 +18,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from callcenter.agents.domain import (
     MISSED_CALLS,
     Agent,
@@ -25,9 +27,10 @@ from callcenter.agents.domain import (
     AgentError,
     AgentState,
     AgentStatus,
+    Case,
     Transition,
 )
-from callcenter.agents.store import AgentRepository
+from callcenter.agents.store import AgentRepository, WrapUp
 from callcenter.kernel.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,8 @@ MAX_ALERTS = 200
 Watcher = Callable[[list[Transition]], None]
 # Told of an agent's removal (who, their last status) before it is saved.
 RemovalHook = Callable[[Agent, AgentStatus], Awaitable[None]]
+# Awaited when a wrap-up opens a case (the callbacks feature queues its reply call).
+CaseWatcher = Callable[[Case], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class AgentService:
         )
         self._watchers: list[Watcher] = []
         self._removal_hooks: list[RemovalHook] = []
+        self._case_watchers: list[CaseWatcher] = []
 
     def watch(self, callback: Watcher) -> Callable[[], None]:
         """Call `callback(transitions)` after every board change; returns the unsubscribe."""
@@ -82,6 +88,17 @@ class AgentService:
                 self._removal_hooks.remove(hook)
 
         return remove
+
+    def watch_cases(self, callback: CaseWatcher) -> Callable[[], None]:
+        """Await `callback(case)` for every case a wrap-up opens, before the wrap-up is
+        answered (its failure fails the request); returns the unsubscribe."""
+        self._case_watchers.append(callback)
+
+        def unwatch() -> None:
+            if callback in self._case_watchers:
+                self._case_watchers.remove(callback)
+
+        return unwatch
 
     # -- start -----------------------------------------------------------------------------
 
@@ -122,6 +139,19 @@ class AgentService:
 
     def finish_wrap_up(self, staff_no: str) -> None:
         self.commit(self.board.finish_wrap_up(staff_no, self._clock()))
+
+    async def file_wrap_up(
+        self, wrap: WrapUp, case: tuple[str, float] | None, *, ends_wrap_up: bool
+    ) -> Case | None:
+        """Save the wrap-up and the case it opens (kind, reply deadline), end the agent's
+        wrap-up if it was for their current call, then tell the case watchers."""
+        opened = await self._repo.save_wrap_up(wrap, case)
+        if ends_wrap_up:
+            self.finish_wrap_up(wrap.staff_no)
+        if opened is not None:
+            for watcher in list(self._case_watchers):
+                await watcher(opened)
+        return opened
 
     async def add_agent(self, agent: Agent) -> None:
         if (
@@ -198,8 +228,28 @@ class AgentService:
         log.warning("supervisor alert: %s", message)
         self.alerts.append(Alert(self._clock(), kind, staff_no, message))
 
+    def staff_of(self, endpoint: str) -> str | None:
+        """The staff number of the agent at this PJSIP endpoint, if any."""
+        agent = self.board.by_endpoint(endpoint)
+        return agent.staff_no if agent is not None else None
+
     async def open_case_owner(self, caller: str) -> str | None:
         return await self._repo.open_case_owner(caller)
+
+    async def list_cases(self, status: str | None = None) -> list[Case]:
+        return await self._repo.list_cases(status)
+
+    async def close_case(
+        self,
+        case_id: int,
+        closed_at: float,
+        note: str | None = None,
+        *,
+        session: AsyncSession | None = None,
+    ) -> bool:
+        """Close an open case (`note` appended to its summary); False: no such open case.
+        With `session`, inside the caller's transaction."""
+        return await self._repo.close_case(case_id, closed_at, note, session=session)
 
     async def add_callback_request(
         self,

@@ -15,7 +15,8 @@ from callcenter.agents.http import setup_agent_routes
 from callcenter.agents.keys import AGENT_REPOSITORY, AGENTS, PROVISIONING
 from callcenter.agents.provisioning import AgentProvisioning
 from callcenter.agents.service import AgentService
-from callcenter.agents.store import AgentRepository
+from callcenter.agents.store import AgentRepository, handled_by
+from callcenter.calls.keys import REPOSITORY
 from callcenter.config import Config
 from callcenter.kernel.web.keys import AMI, CONFIG, SESSIONS, SUPERVISOR
 
@@ -47,12 +48,15 @@ async def _agents(app: web.Application) -> AsyncIterator[None]:
         supervisor.spawn("router-ticks", agents.run_ticks()),
         supervisor.spawn("router-persistence", agents.run_persistence()),
     ]
+    # The call log's "agents see their own calls": who took which call is ours to say.
+    unset_handled_by = app[REPOSITORY].set_handled_by(handled_by)
     app[AGENT_REPOSITORY] = repository
     app[PROVISIONING] = AgentProvisioning(config, app[AMI])
     app[AGENTS] = agents
     try:
         yield
     finally:
+        unset_handled_by()
         try:
             await asyncio.wait_for(agents.flush(), 5.0)
         except TimeoutError:

@@ -27,9 +27,9 @@ from callcenter.kernel.clock import to_datetime, to_epoch
 from callcenter.kernel.db import upsert
 
 OPEN = "open"
+CLOSED = "closed"
 
 
-_dt = to_datetime
 _epoch = to_epoch
 
 
@@ -126,7 +126,7 @@ class AgentRepository:
                     [
                         {
                             "staff_no": t.staff_no,
-                            "at": _dt(t.at),
+                            "at": to_datetime(t.at),
                             "old_state": t.old.value,
                             "new_state": t.new.value,
                             "reason": t.reason,
@@ -172,8 +172,8 @@ class AgentRepository:
                     subcategory=wrap.subcategory,
                     notes=wrap.notes,
                     resolved=wrap.resolved,
-                    started_at=_dt(wrap.started_at),
-                    submitted_at=_dt(wrap.submitted_at),
+                    started_at=to_datetime(wrap.started_at),
+                    submitted_at=to_datetime(wrap.submitted_at),
                     wrap_seconds=(
                         None
                         if wrap.started_at is None
@@ -195,8 +195,8 @@ class AgentRepository:
                 linkedid=wrap.linkedid,
                 summary=wrap.notes,
                 status="resolved" if wrap.resolved else OPEN,
-                opened_at=_dt(wrap.submitted_at),
-                reply_due_at=_dt(due),
+                opened_at=to_datetime(wrap.submitted_at),
+                reply_due_at=to_datetime(due),
                 closed_at=None,
             )
             session.add(row)
@@ -233,8 +233,8 @@ class AgentRepository:
                 linkedid=linkedid,
                 summary=summary,
                 status=OPEN,
-                opened_at=_dt(opened_at),
-                reply_due_at=_dt(reply_due_at),
+                opened_at=to_datetime(opened_at),
+                reply_due_at=to_datetime(reply_due_at),
                 closed_at=None,
             )
             session.add(row)
@@ -247,6 +247,31 @@ class AgentRepository:
             stmt = stmt.where(CaseRow.status == status)
         async with self._sessions() as session:
             return [_case(r) for r in (await session.scalars(stmt)).all()]
+
+    async def close_case(
+        self,
+        case_id: int,
+        closed_at: float,
+        note: str | None = None,
+        *,
+        session: AsyncSession | None = None,
+    ) -> bool:
+        """Close the case unless it is closed already; `note` is appended to its summary.
+        False: no such case open. With `session`, in the caller's transaction (a survey
+        answer and the case it closes are saved together or not at all)."""
+        values: dict[str, Any] = {"status": CLOSED, "closed_at": to_datetime(closed_at)}
+        if note is not None:
+            values["summary"] = CaseRow.summary + f"\n{note}"
+        close = (
+            sa.update(CaseRow)
+            .where(CaseRow.id == case_id, CaseRow.status != CLOSED)
+            .values(**values)
+        )
+        if session is not None:
+            return bool((await session.execute(close)).rowcount)  # type: ignore[attr-defined]
+        async with self._sessions() as own, own.begin():
+            result = await own.execute(close)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # -- callback requests ----------------------------------------------------------------
 
@@ -266,7 +291,7 @@ class AgentRepository:
                 source=source,
                 linkedid=linkedid,
                 message_path=message_path,
-                requested_at=_dt(requested_at),
+                requested_at=to_datetime(requested_at),
                 status="pending",
             )
             if linkedid is not None:
@@ -301,6 +326,23 @@ class AgentRepository:
         ]
 
 
+def handled_by(linkedid: sa.ColumnElement[str], staff_no: str) -> sa.ColumnElement[bool]:
+    """An agent's own calls, as a condition on a call's `linkedid` (the call log filters
+    with it): those they were connected to (their state log's `on_call` with the call's
+    linkedid, which follows hot-desking) or whose wrap-up they filed. Not the call's
+    `agent` column: it holds the endpoint, another namespace than staff numbers."""
+    log = AgentStateLogRow.__table__
+    wrapups = WrapUpRow.__table__
+    return sa.or_(
+        linkedid.in_(
+            sa.select(log.c.linkedid).where(
+                log.c.staff_no == staff_no, log.c.new_state == "on_call"
+            )
+        ),
+        linkedid.in_(sa.select(wrapups.c.linkedid).where(wrapups.c.staff_no == staff_no)),
+    )
+
+
 def _agent(row: AgentRow) -> Agent:
     return Agent(
         staff_no=row.staff_no,
@@ -325,10 +367,10 @@ def _status(row: AgentRow) -> AgentStatus:
 def _status_columns(status: AgentStatus) -> dict[str, Any]:
     return {
         "state": status.state.value,
-        "state_since": _dt(status.since),
+        "state_since": to_datetime(status.since),
         "pause_reason": status.pause_reason,
         "pending_pause": status.pending_pause,
-        "idle_since": _dt(status.idle_since),
+        "idle_since": to_datetime(status.idle_since),
         "missed_in_row": status.missed_in_row,
     }
 

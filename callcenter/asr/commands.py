@@ -2,19 +2,22 @@
 
 Both work on the database directly (like `recordings check`), so they run
 with or without the service. `transcribe` is resumable: every leg is stored
-when done, and Ctrl-C keeps what is finished.
+when done, and Ctrl-C keeps what is finished. Which calls are sampled is
+QA's query, handed in where the CLI lists the features' commands.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import sys
 import time
 from typing import Any, TextIO
 
 from callcenter.asr.engine import AsrError
+from callcenter.asr.policy import SampledCalls
 from callcenter.asr.service import (
     RunReport,
     Transcriber,
@@ -72,7 +75,9 @@ class ProgressBar:
             self.stream.flush()
 
 
-def cmd_asr_transcribe(config: Config, args: argparse.Namespace) -> int:
+def cmd_asr_transcribe(
+    config: Config, args: argparse.Namespace, *, sampled: SampledCalls | None
+) -> int:
     if config.asr_model_path is None:
         print(f"callcenter: {NO_MODEL_MESSAGE}", file=sys.stderr)
         return 2
@@ -92,7 +97,7 @@ def cmd_asr_transcribe(config: Config, args: argparse.Namespace) -> int:
         pool = TranscriptionPool(
             factory, workers=args.workers or config.asr.workers, max_pending=config.asr.max_pending
         )
-        repository = AsrRepository(create_session_factory(engine))
+        repository = AsrRepository(create_session_factory(engine), sampled=sampled)
         transcriber = Transcriber(
             repository, pool, config.recordings_dir, settings, include_all=include_all
         )
@@ -162,22 +167,16 @@ def cmd_asr_check(config: Config, args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> dict[str, Any] | None:
-        import sqlalchemy as sa
-
-        from callcenter.calls.tables import calls_table
         from callcenter.kernel.db import create_engine, create_session_factory
 
         engine = create_engine(config.database.url)
         sessions = create_session_factory(engine)
         try:
-            async with sessions() as session:
-                found = await session.scalar(
-                    sa.select(calls_table.c.id).where(calls_table.c.linkedid == args.linkedid)
-                )
-            if found is None:
+            repository = AsrRepository(sessions)
+            if not await repository.call_exists(args.linkedid):
                 return None
             # Re-run on the stored words: a changed phrase list applies to old calls too.
-            await run_checks(AsrRepository(sessions), settings, args.linkedid, now=time.time())
+            await run_checks(repository, settings, args.linkedid, now=time.time())
             return await transcript_view(sessions, args.linkedid, asr_model_configured=configured)
         finally:
             await engine.dispose()
@@ -197,7 +196,8 @@ def cmd_asr_check(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(subparsers: Subparsers) -> None:
+def add_commands(subparsers: Subparsers, *, sampled: SampledCalls | None) -> None:
+    """`sampled`: the calls `transcribe` does first (only those with `--sampled`)."""
     asr = subparsers.add_parser("asr", help="transcription backlog and script checks")
     asr_sub = asr.add_subparsers(dest="asr_action", required=True)
     tr = asr_sub.add_parser(
@@ -209,7 +209,7 @@ def add_commands(subparsers: Subparsers) -> None:
     tr.add_argument("--limit", type=int, help="at most this many legs")
     tr.add_argument("--workers", type=int, help="worker processes (default CALLCENTER_ASR_WORKERS)")
     tr.add_argument("--retry-failed", action="store_true", help="try failed legs again")
-    tr.set_defaults(func=cmd_asr_transcribe)
+    tr.set_defaults(func=functools.partial(cmd_asr_transcribe, sampled=sampled))
     check = asr_sub.add_parser("check", help="run and print one call's script checks")
     check.add_argument("linkedid")
     check.add_argument("--json", action="store_true")

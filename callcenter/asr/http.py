@@ -4,9 +4,10 @@
 transcriber when a model is configured; without one it says so once and the
 API still answers with the checks that need no ASR.
 
-Who may read a transcript: QA inspectors only for calls sampled and assigned
-to them (like the recordings), supervisors and admins any call, agents none
-(the transcript quotes the customer).
+Who may read a transcript: staff (agents none: the transcript quotes the
+customer), within the rules the features above hand in through the
+transcript policy (QA: inspectors only the calls sampled and assigned to
+them, like the recordings).
 """
 
 from __future__ import annotations
@@ -16,61 +17,32 @@ import logging
 import time
 from typing import Any
 
-import sqlalchemy as sa
 from aiohttp import web
 
 from callcenter.accounts.http import client_ip
-from callcenter.asr.keys import ASR_REPOSITORY, TRANSCRIBER
+from callcenter.asr.keys import ASR_REPOSITORY, TRANSCRIBER, TRANSCRIPT_POLICY
 from callcenter.asr.service import transcript_view
+from callcenter.asr.transcript_export import transcript_text
 from callcenter.asr.vosk_engine import NO_MODEL_MESSAGE
 from callcenter.audit.domain import AuditEntry
 from callcenter.audit.service import AuditLog
-from callcenter.calls.tables import calls_table
-from callcenter.kernel.roles import STAFF, Principal, Role
+from callcenter.kernel.roles import STAFF
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.keys import CONFIG, SESSIONS
-from callcenter.qa.keys import QA
-from callcenter.qa.transcript_export import transcript_text
 
 log = logging.getLogger(__name__)
 
 
-
-
-
-async def may_read_call(request: web.Request, who: Principal, linkedid: str) -> None:
-    """Inspectors: only calls sampled and assigned to them, the recordings' rule (403)."""
-    if who.role is not Role.QA:
-        return
-    if not await request.app[QA].assignments.is_assigned(who.username, linkedid, who.user_id):
-        raise ApiError(
-            403,
-            "not-assigned",
-            "inspectors may only read calls sampled and assigned to them",
-            linkedid=linkedid,
-        )
-
-
-async def _call_exists(request: web.Request, linkedid: str) -> None:
-    async with request.app[SESSIONS]() as session:
-        found = await session.scalar(
-            sa.select(calls_table.c.id).where(calls_table.c.linkedid == linkedid)
-        )
-    if found is None:
+async def _view(request: web.Request) -> dict[str, Any]:
+    linkedid = request.match_info["linkedid"]
+    await request.app[TRANSCRIPT_POLICY].check_reader(access.principal(request), linkedid)
+    if not await request.app[ASR_REPOSITORY].call_exists(linkedid):
         raise ApiError(
             404, "call-not-found", f"no call with linkedid {linkedid}", linkedid=linkedid
         )
-
-
-async def _view(request: web.Request) -> dict[str, Any]:
-    linkedid = request.match_info["linkedid"]
-    await may_read_call(request, access.principal(request), linkedid)
-    await _call_exists(request, linkedid)
     configured = TRANSCRIBER in request.app
-    return await transcript_view(
-        request.app[SESSIONS], linkedid, asr_model_configured=configured
-    )
+    return await transcript_view(request.app[SESSIONS], linkedid, asr_model_configured=configured)
 
 
 async def get_transcript(request: web.Request) -> web.Response:

@@ -23,12 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.asr.engine import AsrError
-from callcenter.asr.store import DONE, FAILED, AsrRepository, LegJob, StoredTranscript
-from callcenter.asr.vosk_engine import VoskEngine, check_model_dir
-from callcenter.asr.worker import POOL_CLOSED, EngineFactory, TranscriptionPool
-from callcenter.config import Config, ConfigError
-from callcenter.qa.checks import (
+from callcenter.asr.checks import (
     AgentLeg,
     CheckResult,
     ChecksConfigError,
@@ -37,7 +32,12 @@ from callcenter.qa.checks import (
     script_settings,
     unchecked,
 )
-from callcenter.qa.masking import mask_text, mask_word_dicts
+from callcenter.asr.engine import AsrError
+from callcenter.asr.masking import mask_text, mask_word_dicts
+from callcenter.asr.store import DONE, FAILED, AsrRepository, LegJob, StoredTranscript
+from callcenter.asr.vosk_engine import VoskEngine, check_model_dir
+from callcenter.asr.worker import POOL_CLOSED, EngineFactory, TranscriptionPool
+from callcenter.config import Config, ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from callcenter.asr.engine import AsrError
 from callcenter.asr.http import (
     setup_transcript_routes,
 )
-from callcenter.asr.keys import ASR_REPOSITORY, TRANSCRIBER
+from callcenter.asr.keys import ASR_REPOSITORY, TRANSCRIBER, TRANSCRIPT_POLICY
 from callcenter.asr.metrics import watch_asr
+from callcenter.asr.policy import TranscriptPolicy
 from callcenter.asr.service import Transcriber, load_script_settings, vosk_factory
 from callcenter.asr.store import AsrRepository
 from callcenter.asr.vosk_engine import NO_MODEL_MESSAGE
@@ -27,13 +28,15 @@ log = logging.getLogger(__name__)
 
 
 def setup(app: web.Application, config: Config) -> None:
+    # Here, not in the context: QA's setup, after this one, hands in its samples and rule.
+    app[TRANSCRIPT_POLICY] = TranscriptPolicy()
     app.cleanup_ctx.append(asr_context)
     setup_transcript_routes(app)
 
 
 async def asr_context(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    repository = AsrRepository(app[SESSIONS])
+    repository = AsrRepository(app[SESSIONS], sampled=app[TRANSCRIPT_POLICY].sampled)
     app[ASR_REPOSITORY] = repository
     transcriber: Transcriber | None = None
     pool: TranscriptionPool | None = None

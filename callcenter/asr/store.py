@@ -2,8 +2,10 @@
 
 The backlog is every own-voice recording (`agent-voice`, `customer-voice`
 segments) of a finished call that has no transcript row yet, sampled calls
-first; with `include_all` unsampled calls too. Rows are written per leg as
-soon as each is done, so a stopped run resumes where it was.
+first; with `include_all` unsampled calls too. Which calls are sampled is
+QA's to say: its setup hands the query in (`callcenter.asr.policy`). Rows
+are written per leg as soon as each is done, so a stopped run resumes where
+it was.
 
 What the QA console and the transcript API show is built from these reads
 by `callcenter.asr.service.transcript_view`.
@@ -19,7 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callcenter.asr.checks import CheckResult, compliance_checks
 from callcenter.asr.engine import AsrError, Transcript, Word
+from callcenter.asr.policy import SampledCalls
 from callcenter.asr.tables import (
     ScriptCheckRow,
     TranscriptRow,
@@ -31,8 +35,6 @@ from callcenter.compliance.domain import AGENT_HUNG_UP_FIRST, DEAD_AIR_FLAG, NO_
 from callcenter.compliance.tables import CallComplianceRow
 from callcenter.kernel.clock import to_datetime
 from callcenter.kernel.db import upsert
-from callcenter.qa.checks import CheckResult, compliance_checks
-from callcenter.qa.tables import samples_table
 
 # Which recording segment gives which transcript leg: each party's own voice,
 # both recorded on the agent channel from the bridge on (same time origin).
@@ -133,8 +135,15 @@ def _stored(row: TranscriptRow) -> StoredTranscript:
 
 
 class AsrRepository:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        sampled: SampledCalls | None = None,
+    ) -> None:
         self._sessions = session_factory
+        # Without QA's query (a transcript view, a test) no call counts as sampled.
+        self._sampled = None if sampled is None else sampled.subquery("sampled")
 
     @property
     def session_factory(self) -> async_sessionmaker[AsyncSession]:
@@ -143,12 +152,12 @@ class AsrRepository:
     # -- the backlog -------------------------------------------------------------------------
 
     def _backlog_query(self, include_all: bool) -> sa.Select[Any]:
-        s, c, q, t = segments_table, calls_table, samples_table, transcripts_table
+        s, c, q, t = segments_table, calls_table, self._sampled, transcripts_table
         leg = sa.case(
             *((s.c.leg == source, target) for source, target in VOICE_SEGMENTS.items()),
             else_=s.c.leg,
         )
-        sampled = q.c.linkedid.is_not(None)
+        sampled = sa.false() if q is None else q.c[0].is_not(None)
         done = sa.exists().where(
             t.c.linkedid == s.c.linkedid, t.c.uniqueid == s.c.uniqueid, t.c.leg == leg
         )
@@ -156,15 +165,17 @@ class AsrRepository:
             sa.select(s.c.linkedid, s.c.uniqueid, leg.label("tleg"), s.c.path, sampled.label("s"))
             # The call row is written once the call is final: its files are closed.
             .join(c, c.c.linkedid == s.c.linkedid)
-            .outerjoin(q, q.c.linkedid == s.c.linkedid)
-            .where(s.c.leg.in_(VOICE_SEGMENTS), ~done)
         )
+        if q is not None:
+            query = query.outerjoin(q, q.c[0] == s.c.linkedid)
+        query = query.where(s.c.leg.in_(VOICE_SEGMENTS), ~done)
         return query if include_all else query.where(sampled)
 
     async def backlog(self, *, include_all: bool, limit: int | None = None) -> list[LegJob]:
         """Legs waiting for a transcript: sampled calls first, oldest first."""
-        s, q = segments_table, samples_table
-        query = self._backlog_query(include_all).order_by(q.c.linkedid.is_(None), s.c.id)
+        s, q = segments_table, self._sampled
+        first = () if q is None else (q.c[0].is_(None),)
+        query = self._backlog_query(include_all).order_by(*first, s.c.id)
         if limit is not None:
             query = query.limit(limit)
         async with self._sessions() as session:
@@ -251,6 +262,14 @@ class AsrRepository:
             return int(
                 await session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
             )
+
+    async def call_exists(self, linkedid: str) -> bool:
+        """Whether the call log holds this call (its row is written once the call is final)."""
+        async with self._sessions() as session:
+            found = await session.scalar(
+                sa.select(calls_table.c.id).where(calls_table.c.linkedid == linkedid)
+            )
+        return found is not None
 
     # -- checks ----------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from callcenter.config import (
     RingConfig,
     RouterConfig,
 )
-from callcenter.routing.hours import parse_shifts
+from callcenter.kernel.shifts import parse_shifts
 
 log = logging.getLogger(__name__)
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "dialplans"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.audit.domain import AuditEntry
 from callcenter.audit.tables import audit_table
+from callcenter.kernel.clock import to_datetime
 
 
 class AuditRepository:
@@ -19,7 +18,7 @@ class AuditRepository:
         async with self._session_factory() as session, session.begin():
             await session.execute(
                 sa.insert(audit_table).values(
-                    at=datetime.fromtimestamp(entry.at, UTC),
+                    at=to_datetime(entry.at),
                     actor=entry.actor,
                     role=entry.role,
                     action=entry.action,
@@ -52,7 +51,7 @@ class AuditRepository:
             if value is not None:
                 query = query.where(column == value)
         if since is not None:
-            query = query.where(audit_table.c.at >= datetime.fromtimestamp(since, UTC))
+            query = query.where(audit_table.c.at >= to_datetime(since))
         query = query.order_by(audit_table.c.at.desc(), audit_table.c.id.desc())
         async with self._session_factory() as session:
             rows = (await session.execute(query.limit(limit).offset(offset))).all()

@@ -31,12 +31,11 @@ from callcenter.ami.message import Message
 from callcenter.callbacks.outcomes import Outcome, outcome_of
 from callcenter.callbacks.requests import Callback, Purpose, SchedulerSettings
 from callcenter.callbacks.store import CallbackRepository
+from callcenter.kernel.clock import Clock
 from callcenter.kernel.supervisor import TaskSupervisor
 from callcenter.routing.decide import WaitingCall
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], float]
 
 
 class Dialer:

@@ -11,34 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from callcenter.agents.keys import AGENT_REPOSITORY
+from callcenter.agents.keys import AGENTS
 from callcenter.callbacks.keys import CALLBACKS, SCHEDULE, SURVEYS
 from callcenter.callbacks.numbers import CallbackError
-from callcenter.callbacks.requests import Callback, Purpose, Status
+from callcenter.callbacks.requests import Callback, Purpose, Status, callback_json
 from callcenter.calls.keys import REPOSITORY
 from callcenter.kernel.roles import EVERYONE, MANAGERS, STAFF
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.request import json_object
-
-
-def _json(cb: Callback) -> dict[str, Any]:
-    return {
-        "id": cb.id,
-        "number": cb.number,
-        "purpose": cb.purpose.value,
-        "priority": cb.priority,
-        "due_at": cb.due_at,
-        "deadline": cb.deadline,
-        "status": cb.status.value,
-        "attempts": cb.attempts,
-        "max_attempts": cb.max_attempts,
-        "requested_at": cb.requested_at,
-        "case_id": cb.case_id,
-        "linkedid": cb.linkedid,
-        "last_outcome": cb.last_outcome.value if cb.last_outcome else None,
-        "notes": list(cb.notes),
-    }
 
 
 @contextlib.contextmanager
@@ -90,14 +71,14 @@ async def list_callbacks(request: web.Request) -> web.Response:
     own = access.agent_scope(request)
     if own is not None:
         found = await _agents_own(request, own, found)
-    return web.json_response({"callbacks": [_json(c) for c in found]})
+    return web.json_response({"callbacks": [callback_json(c) for c in found]})
 
 
 async def _agents_own(request: web.Request, staff_no: str, found: list[Callback]) -> list[Callback]:
     """An agent's callbacks: replies to the cases they own (首問負責制) and follow-ups of the
     calls they took. Callbacks are not otherwise assigned (the dialler gives each to whichever
     outbound agent is free) and record no creator."""
-    cases = await request.app[AGENT_REPOSITORY].list_cases()
+    cases = await request.app[AGENTS].list_cases()
     owned = {c.id for c in cases if c.owner == staff_no}
     taken = await request.app[REPOSITORY].handled(
         staff_no, [c.linkedid for c in found if c.linkedid]
@@ -130,20 +111,22 @@ async def create_callback(request: web.Request) -> web.Response:
         callback, merged = await request.app[CALLBACKS].request(
             number, purpose, time.time(), request.app[SCHEDULE], **details
         )
-    return web.json_response({**_json(callback), "merged": merged}, status=200 if merged else 201)
+    return web.json_response(
+        {**callback_json(callback), "merged": merged}, status=200 if merged else 201
+    )
 
 
 async def cancel_callback(request: web.Request) -> web.Response:
     with _without_details():
         callback = await request.app[CALLBACKS].cancel(_id(request))
-    return web.json_response(_json(callback))
+    return web.json_response(callback_json(callback))
 
 
 async def reschedule_callback(request: web.Request) -> web.Response:
     due = _time((await json_object(request)).get("due_at"), "due_at")
     with _without_details():
         callback = await request.app[CALLBACKS].reschedule(_id(request), due, request.app[SCHEDULE])
-    return web.json_response(_json(callback))
+    return web.json_response(callback_json(callback))
 
 
 async def list_surveys(request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from callcenter.callbacks.numbers import CallbackError, DoNotCallList, normalize_number
 from callcenter.callbacks.outcomes import Outcome
@@ -76,6 +77,26 @@ class Callback:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+def callback_json(cb: Callback) -> dict[str, Any]:
+    """A callback as the API and the agent panel show it."""
+    return {
+        "id": cb.id,
+        "number": cb.number,
+        "purpose": cb.purpose.value,
+        "priority": cb.priority,
+        "due_at": cb.due_at,
+        "deadline": cb.deadline,
+        "status": cb.status.value,
+        "attempts": cb.attempts,
+        "max_attempts": cb.max_attempts,
+        "requested_at": cb.requested_at,
+        "case_id": cb.case_id,
+        "linkedid": cb.linkedid,
+        "last_outcome": cb.last_outcome.value if cb.last_outcome else None,
+        "notes": list(cb.notes),
+    }
 
 
 DEFAULT_PRIORITIES: Mapping[Purpose, int] = {

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from callcenter.agents.keys import AGENT_REPOSITORY, AGENTS
+from callcenter.agents.keys import AGENTS
 from callcenter.callbacks.dialer import Dialer
 from callcenter.callbacks.http import setup_callback_routes
 from callcenter.callbacks.keys import CALLBACKS, DIALER, SCHEDULE, SOURCES, SURVEYS
@@ -32,13 +32,14 @@ def setup(app: web.Application, config: Config) -> None:
 async def _callbacks(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     client = app[AMI]
+    agents = app[AGENTS]
     router = app[ROUTER]
     supervisor = app[SUPERVISOR]
     callbacks = CallbackRepository(app[SESSIONS])
     schedule = scheduler_settings(config.callbacks)
     dialer = Dialer(
         callbacks,
-        app[AGENTS],
+        agents,
         client,
         schedule,
         waiting=lambda: router.waiting,
@@ -50,11 +51,11 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
     )
     sources = CallbackSources(
         callbacks,
-        app[AGENT_REPOSITORY],
+        agents,
         schedule,
         follow_up_share=config.callbacks.follow_up_share,
     )
-    surveys = Surveys(app[SESSIONS])
+    surveys = Surveys(app[SESSIONS], agents)
     router.on_callback_request = sources.on_request
     server = app[AGI]
     undo = [
@@ -64,6 +65,8 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
         client.subscribe(dialer.on_event),
         app[RECORD_SINK].add(sources),
         app[METRICS].watch_callbacks(dialer),
+        # A wrap-up's complaint case: its reply callback, or the follow-up once resolved.
+        agents.watch_cases(sources.on_case),
     ]
     tasks: list[asyncio.Task[None]] = []
     if config.callbacks.enabled:

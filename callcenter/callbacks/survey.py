@@ -12,11 +12,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.agents.tables import CaseRow
 from callcenter.agi.fastagi import AgiRequest
 from callcenter.callbacks.tables import CallbackRow, SurveyAnswerRow
 from callcenter.kernel.clock import to_datetime
@@ -24,7 +24,19 @@ from callcenter.kernel.clock import to_datetime
 log = logging.getLogger(__name__)
 
 LABELS: Mapping[int, str] = {1: "satisfied", 2: "neutral", 3: "dissatisfied"}
-CLOSED = "closed"
+
+
+class CaseCloser(Protocol):
+    """Where cases are closed (the agents feature owns them)."""
+
+    async def close_case(
+        self,
+        case_id: int,
+        closed_at: float,
+        note: str | None = None,
+        *,
+        session: AsyncSession | None = None,
+    ) -> bool: ...
 
 
 def parse_answer(digit: str) -> int | None:
@@ -52,9 +64,11 @@ class Surveys:
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
+        cases: CaseCloser,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = session_factory
+        self._cases = cases
         self._clock = clock
 
     async def handle(self, request: AgiRequest) -> Mapping[str, str]:
@@ -76,6 +90,10 @@ class Surveys:
             case_id = await session.scalar(
                 sa.select(CallbackRow.case_id).where(CallbackRow.id == callback_id)
             )
+            # One transaction: the answer and the case it closes are saved together.
+            closed = False
+            if case_id is not None and closes_case(answer):
+                closed = await self._cases.close_case(case_id, now, session=session)
             session.add(
                 SurveyAnswerRow(
                     callback_id=callback_id,
@@ -86,29 +104,13 @@ class Surveys:
                     at=to_datetime(now),
                 )
             )
-            closed = False
-            if case_id is not None and closes_case(answer):
-                result = await session.execute(
-                    sa.update(CaseRow)
-                    .where(CaseRow.id == case_id, CaseRow.status != CLOSED)
-                    .values(status=CLOSED, closed_at=to_datetime(now))
-                )
-                closed = bool(result.rowcount)  # type: ignore[attr-defined]
         return SurveyAnswer(callback_id, case_id, answer, LABELS[answer], now, closed)
 
     async def close_by_supervisor(self, case_id: int, reason: str) -> bool:
         """A supervisor's decision closes a case without a satisfied follow-up."""
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                sa.update(CaseRow)
-                .where(CaseRow.id == case_id, CaseRow.status != CLOSED)
-                .values(
-                    status=CLOSED,
-                    closed_at=to_datetime(self._clock()),
-                    summary=CaseRow.summary + f"\n[closed by supervisor: {reason}]",
-                )
-            )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return await self._cases.close_case(
+            case_id, self._clock(), f"[closed by supervisor: {reason}]"
+        )
 
     async def answers(self) -> list[SurveyAnswer]:
         async with self._sessions() as session:

@@ -7,13 +7,12 @@ acknowledged without creating duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.agents.tables import AgentStateLogRow, WrapUpRow
 from callcenter.calls.record import CallRecord, Outcome, RecordingSegment
 from callcenter.calls.rows import record_from_row, segment_from_row
 from callcenter.calls.tables import calls_table, segments_table
@@ -80,22 +79,14 @@ def _segment_key(segment: RecordingSegment) -> tuple[str, str, str]:
     return (segment.linkedid, segment.uniqueid, segment.leg)
 
 
-def _handled_by(staff_no: str) -> sa.ColumnElement[bool]:
-    """An agent's own calls: those they were connected to (their state log's `on_call`
-    with the call's linkedid, which follows hot-desking) or whose wrap-up they filed.
-    Not the `agent` column: it holds the endpoint, another namespace than staff numbers."""
-    log = AgentStateLogRow.__table__
-    wrapups = WrapUpRow.__table__
-    return sa.or_(
-        calls_table.c.linkedid.in_(
-            sa.select(log.c.linkedid).where(
-                log.c.staff_no == staff_no, log.c.new_state == "on_call"
-            )
-        ),
-        calls_table.c.linkedid.in_(
-            sa.select(wrapups.c.linkedid).where(wrapups.c.staff_no == staff_no)
-        ),
-    )
+# Which calls a staff member handled, as a condition on a call's linkedid. The agents
+# feature knows (its state log and wrap-ups) and sets it at its setup; without it an agent
+# account owns no call.
+HandledBy = Callable[[sa.ColumnElement[str], str], sa.ColumnElement[bool]]
+
+
+def _no_calls(linkedid: sa.ColumnElement[str], staff_no: str) -> sa.ColumnElement[bool]:
+    return sa.false()
 
 
 class CallRepository:
@@ -103,6 +94,18 @@ class CallRepository:
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
+        self._handled_by: HandledBy = _no_calls
+
+    def set_handled_by(self, rule: HandledBy) -> Callable[[], None]:
+        """Say which calls are an agent's own (`list_calls(handled_by=)`, `handled`);
+        returns the undo for the owner's teardown."""
+        self._handled_by = rule
+
+        def unset() -> None:
+            if self._handled_by is rule:
+                self._handled_by = _no_calls
+
+        return unset
 
     @property
     def session_factory(self) -> async_sessionmaker[AsyncSession]:
@@ -189,13 +192,13 @@ class CallRepository:
     ) -> list[CallRecord]:
         """Calls in arrival order (epoch `since` inclusive); calls with no arrival time last.
 
-        `handled_by` (a staff number) keeps only that agent's calls (see `_handled_by`).
+        `handled_by` (a staff number) keeps only that agent's calls (see `set_handled_by`).
         """
         query = sa.select(calls_table)
         if since is not None:
             query = query.where(calls_table.c.arrived_at >= to_datetime(since))
         if handled_by is not None:
-            query = query.where(_handled_by(handled_by))
+            query = query.where(self._handled_by(calls_table.c.linkedid, handled_by))
         query = (
             query.order_by(calls_table.c.arrived_at.asc().nulls_last(), calls_table.c.id)
             .limit(limit)
@@ -212,7 +215,7 @@ class CallRepository:
         if not wanted:
             return set()
         query = sa.select(calls_table.c.linkedid).where(
-            calls_table.c.linkedid.in_(wanted), _handled_by(staff_no)
+            calls_table.c.linkedid.in_(wanted), self._handled_by(calls_table.c.linkedid, staff_no)
         )
         async with self._session_factory() as session:
             return set((await session.scalars(query)).all())

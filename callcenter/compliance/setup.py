@@ -25,18 +25,12 @@ def setup(app: web.Application, config: Config) -> None:
 
 async def _compliance(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    board = app[AGENTS].board
-
-    def staff_of(endpoint: str) -> str | None:
-        agent = board.by_endpoint(endpoint)
-        return agent.staff_no if agent is not None else None
-
     repository = ComplianceRepository(app[SESSIONS])
     compliance = ComplianceSink(
         repository,
         config.recordings_dir,
         max_dead_air=config.router.max_dead_air,
-        staff_of=staff_of,
+        staff_of=app[AGENTS].staff_of,
     )
     remove = app[RECORD_SINK].add(compliance)
     app[COMPLIANCE] = compliance

@@ -61,7 +61,7 @@ class WriterSource(Protocol):
 
 
 class CallbackSource(Protocol):
-    """The dialler's view of the callback queue (counted on its poll, not per scrape)."""
+    """The dialer's view of the callback queue (counted on its poll, not per scrape)."""
 
     backlog: int
     overdue: int

@@ -18,11 +18,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from callcenter.agents.domain import MISSED_CALLS
-from callcenter.agents.http import STAFF_NO, _status_json
+from callcenter.agents.domain import MISSED_CALLS, agent_status_json
+from callcenter.agents.http import STAFF_NO
 from callcenter.agents.keys import AGENTS
-from callcenter.callbacks.http import _json as callback_json
 from callcenter.callbacks.keys import SCHEDULE
+from callcenter.callbacks.requests import callback_json
 from callcenter.calls.keys import REPOSITORY
 from callcenter.kernel.roles import Role
 from callcenter.kernel.web import access
@@ -45,12 +45,7 @@ MAX_NOTES: Final = 4000
 PANEL_ROLES: Final = frozenset({Role.AGENT, Role.SUPERVISOR})
 
 
-
 # -- wiring ---------------------------------------------------------------------------------
-
-
-
-
 
 
 # -- who the panel is for ------------------------------------------------------------------
@@ -80,8 +75,6 @@ def panel_agent(request: web.Request, asked: str | None = None) -> str:
     return staff_no
 
 
-
-
 def _pop_json(pop: ScreenPop | None) -> dict[str, Any] | None:
     return None if pop is None else pop.to_json(time.time())
 
@@ -93,7 +86,7 @@ def _current_pop(request: web.Request, staff_no: str) -> ScreenPop | None:
 
 def _state(request: web.Request, staff_no: str) -> dict[str, Any]:
     board = request.app[AGENTS].board
-    return _status_json(board.agents[staff_no], board.status[staff_no])
+    return agent_status_json(board.agents[staff_no], board.status[staff_no])
 
 
 # -- handlers -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from callcenter.agents.http import _status_json
+from callcenter.agents.domain import agent_status_json
 from callcenter.agents.keys import AGENTS
 from callcenter.config import Config
 from callcenter.kernel.fanout import Broadcaster
@@ -40,11 +40,7 @@ async def panel_context(app: web.Application) -> AsyncIterator[None]:
     broadcaster = Broadcaster(name="panel")
     repository = PanelRepository(app[SESSIONS])
 
-    def staff_of(endpoint: str) -> str | None:
-        agent = agents.board.by_endpoint(endpoint)
-        return agent.staff_no if agent is not None else None
-
-    service = PanelService(repository, broadcaster.publish, staff_of, app[SUPERVISOR].spawn)
+    service = PanelService(repository, broadcaster.publish, agents.staff_of, app[SUPERVISOR].spawn)
     dialer = ClickToCall(
         agents, app[AMI], agent_ring_seconds=app[CONFIG].callbacks.agent_ring_seconds
     )
@@ -82,6 +78,6 @@ async def _watch_states(app: web.Application, broadcaster: Broadcaster) -> None:
             )
             if seen.get(staff_no) != mark:
                 seen[staff_no] = mark
-                message = {"type": "state", "agent": _status_json(agent, status)}
+                message = {"type": "state", "agent": agent_status_json(agent, status)}
                 broadcaster.publish(json.dumps(message, ensure_ascii=False), topic(staff_no))
         await asyncio.sleep(STATE_POLL)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from callcenter.config import QaConfig
 from callcenter.kernel.errors import Kind
+from callcenter.kernel.roles import Principal, Role
 from callcenter.qa.assignment import AssignmentError, assign_balanced
 from callcenter.qa.assignment_store import AssignmentStore
 from callcenter.qa.errors import QaError
@@ -34,6 +35,19 @@ class AssignmentService:
     async def is_assigned(self, inspector: str, linkedid: str, user_id: int | None = None) -> bool:
         """Whether the call is sampled and assigned to this inspector (by name or user id)."""
         return await self.store.is_assigned(inspector, linkedid, user_id)
+
+    async def check_transcript_reader(self, who: Principal, linkedid: str) -> None:
+        """Inspectors read a transcript only of a call sampled and assigned to them, the
+        recordings' rule; asr applies it to every transcript read (QA's setup hands it in)."""
+        if who.role is not Role.QA:
+            return
+        if not await self.is_assigned(who.username, linkedid, who.user_id):
+            raise QaError(
+                Kind.FORBIDDEN,
+                "not-assigned",
+                "inspectors may only read calls sampled and assigned to them",
+                linkedid=linkedid,
+            )
 
     async def inspectors(self) -> dict[str, int | None]:
         found: dict[str, int | None] = dict.fromkeys(self.settings.inspectors)

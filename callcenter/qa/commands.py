@@ -1,4 +1,5 @@
-"""`callcenter qa draw|verify-draw|assign|samples`: straight to the database.
+"""`callcenter qa draw|verify-draw|assign|samples`, and the handler of `callcenter recordings
+purge`: straight to the database.
 
 Like `callcenter migrate`, these open the configured database themselves, so
 a month's draw needs no running service.
@@ -141,6 +142,17 @@ def cmd_qa_samples(config: Config, args: argparse.Namespace) -> int:
             f"#{r['id']:<6} {r['month']} {r['agent']:<8} {r['linkedid']:<24} {r['reason']:<20}"
             f" {r['inspector'] or '-':<12} {r['status']}"
         )
+    return 0
+
+
+def cmd_recordings_purge(config: Config, args: argparse.Namespace) -> int:
+    """`recordings purge` (handed to `callcenter.recordings.commands`): through QA's wiring,
+    as samples under inspection hold their recordings past retention."""
+    result = _run(config, lambda qa: qa.purge(dry_run=args.dry_run))
+    if args.json:
+        _print(result.to_json())
+    else:
+        print(result.describe())
     return 0
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from callcenter.config import QaConfig
 from callcenter.kernel.errors import Kind
+from callcenter.kernel.shifts import Shift
 from callcenter.qa.assignment_service import AssignmentService
 from callcenter.qa.draw_store import DrawStore
 from callcenter.qa.errors import QaError
@@ -29,7 +30,6 @@ from callcenter.qa.sampling import (
 )
 from callcenter.qa.service import CheckSource, check_month, no_checks, sampling_error
 from callcenter.qa.store import DrawConflictError
-from callcenter.routing.hours import Shift
 
 log = logging.getLogger(__name__)
 

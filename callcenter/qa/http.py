@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.accounts.http import client_ip
+from callcenter.asr.masking import mask_call_record
 from callcenter.asr.service import transcript_view
 from callcenter.audit.domain import AuditEntry
 from callcenter.calls.keys import REPOSITORY
@@ -28,7 +29,6 @@ from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.keys import CONFIG
 from callcenter.kernel.web.request import json_object
 from callcenter.qa.keys import QA
-from callcenter.qa.masking import mask_call_record
 from callcenter.qa.model import SampleRow
 from callcenter.qa.runtime import QaState
 from callcenter.qa.scoring import form_from_json, score_form

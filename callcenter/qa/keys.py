@@ -7,4 +7,3 @@ from aiohttp import web
 from callcenter.qa.runtime import QaState
 
 QA = web.AppKey("qa", QaState)
-

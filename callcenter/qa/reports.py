@@ -28,7 +28,7 @@ FACT_LABELS: dict[str, tuple[str, str]] = {
     "greeting": ("問聲不完整", "Greeting incomplete"),
     "forbidden-phrase": ("使用禁語", "Forbidden phrase"),
     "closing": ("送聲不完整", "Closing incomplete"),
-    # The ASR helper's script checks (callcenter.qa.checks).
+    # The ASR helper's script checks (callcenter.asr.checks).
     "forbidden-phrases": ("使用禁語", "Forbidden phrase"),
     "closing-question": ("未問還有什麼需要幫助", "Closing question missing"),
     "goodbye": ("未說再見", "Goodbye missing"),

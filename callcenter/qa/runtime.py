@@ -12,6 +12,7 @@ from callcenter.accounts.service import enabled_users
 from callcenter.audit.service import AuditLog
 from callcenter.config import Config, QaConfig
 from callcenter.kernel.roles import Role
+from callcenter.kernel.shifts import parse_shifts
 from callcenter.qa.assignment_service import AssignmentService
 from callcenter.qa.assignment_store import AssignmentStore
 from callcenter.qa.draw_service import DrawService
@@ -24,7 +25,6 @@ from callcenter.qa.scoring import score_form
 from callcenter.recordings.catalog import RecordingCatalog
 from callcenter.recordings.purge import PurgeResult
 from callcenter.recordings.service import Recordings
-from callcenter.routing.hours import parse_shifts
 
 log = logging.getLogger(__name__)
 

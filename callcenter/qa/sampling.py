@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter.kernel.errors import DomainError
-from callcenter.routing.hours import Shift
+from callcenter.kernel.shifts import Shift
 
 ALGORITHM = "strata-sha256-v1"
 

@@ -1,5 +1,6 @@
 """QA in the app: the recordings catalogue fed by every call record, the housekeeping job
-(retention, evaluation locks), and the QA API and console routes."""
+(retention, evaluation locks), the QA API and console routes, and what transcription (asr,
+set up before QA) needs of QA: the sampled calls and who may read which transcript."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from callcenter.asr.keys import TRANSCRIPT_POLICY
 from callcenter.calls.keys import RECORD_SINK
 from callcenter.config import Config
 from callcenter.kernel.web.keys import CONFIG, SESSIONS, SUPERVISOR
@@ -21,12 +23,15 @@ from callcenter.qa.http import (
 from callcenter.qa.keys import QA
 from callcenter.qa.runtime import QaState, make_qa
 from callcenter.qa.scoring import score_form
+from callcenter.qa.store import sampled_calls
 
 log = logging.getLogger(__name__)
 
 
 def setup(app: web.Application, config: Config) -> None:
     score_form(config.qa)  # a bad scoring form stops the start, as a bad setting does
+    # Now, not in the context: asr's context, entered before QA's, builds the transcriber.
+    app[TRANSCRIPT_POLICY].sampled = sampled_calls()
     app.cleanup_ctx.append(qa_context)
     setup_qa_routes(app)
     setup_qa_console_routes(app)
@@ -41,7 +46,9 @@ async def qa_context(app: web.Application) -> AsyncIterator[None]:
     and the record sink and task supervisor when the telephony side runs)."""
     state = build_qa(app)
     app[QA] = state
-    undo: list[Callable[[], None]] = []
+    undo: list[Callable[[], None]] = [
+        app[TRANSCRIPT_POLICY].add_read_check(state.assignments.check_transcript_reader)
+    ]
     tasks: list[asyncio.Task[Any]] = []
     if RECORD_SINK in app:
         undo.append(app[RECORD_SINK].add(state.catalog))

@@ -19,6 +19,11 @@ from callcenter.qa.model import Assignment, Evaluation, HistoryEntry, Sample, Sa
 from callcenter.qa.tables import assignments_table, evaluations_table, samples_table
 
 
+def sampled_calls() -> sa.Select[tuple[str]]:
+    """The sampled calls' linkedids, the query asr joins to transcribe them first."""
+    return sa.select(samples_table.c.linkedid)
+
+
 class DrawConflictError(RuntimeError):
     """Another draw sampled one of these calls first."""
 

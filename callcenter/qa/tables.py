@@ -116,4 +116,3 @@ evaluations_table: sa.Table = QaEvaluationRow.__table__  # type: ignore[assignme
 
 
 history_table: sa.Table = QaEvaluationHistoryRow.__table__  # type: ignore[assignment]
-

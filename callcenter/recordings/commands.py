@@ -3,6 +3,10 @@
 Like `callcenter migrate`, these open the configured database themselves, so
 a retention run needs no running service; the service's own housekeeping
 does the same purge and catalogue work on its schedule.
+
+`purge` is handed in (`callcenter.qa.commands.cmd_recordings_purge`, wired in
+`callcenter.cli`): samples under inspection hold their recordings past
+retention, and QA knows which.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ import argparse
 import json
 
 from callcenter.config import Config
-from callcenter.kernel.commands import Subparsers, run_with_sessions
+from callcenter.kernel.commands import Handler, Subparsers, run_with_sessions
 
 
-def add_commands(subparsers: Subparsers) -> None:
+def add_commands(subparsers: Subparsers, *, purge: Handler) -> None:
     rec = subparsers.add_parser("recordings", help="recording checks")
     rec_sub = rec.add_subparsers(dest="recordings_action", required=True)
     check = rec_sub.add_parser(
@@ -22,13 +26,13 @@ def add_commands(subparsers: Subparsers) -> None:
     )
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_recordings_check)
-    purge = rec_sub.add_parser(
+    purge_cmd = rec_sub.add_parser(
         "purge",
         help="delete recordings older than CALLCENTER_RECORDING_RETENTION_DAYS (calls are kept)",
     )
-    purge.add_argument("--dry-run", action="store_true", help="only list what would go")
-    purge.add_argument("--json", action="store_true")
-    purge.set_defaults(func=cmd_recordings_purge)
+    purge_cmd.add_argument("--dry-run", action="store_true", help="only list what would go")
+    purge_cmd.add_argument("--json", action="store_true")
+    purge_cmd.set_defaults(func=purge)
     catalogue = rec_sub.add_parser(
         "catalogue", help="measure (duration, size, sha256) recordings not catalogued yet"
     )
@@ -51,20 +55,6 @@ def cmd_recordings_check(config: Config, args: argparse.Namespace) -> int:
     else:
         print(report.describe())
     return 0 if report.ok else 1
-
-
-def cmd_recordings_purge(config: Config, args: argparse.Namespace) -> int:
-    # Through QA's wiring: samples under inspection hold their recordings past retention.
-    from callcenter.qa.runtime import make_qa
-
-    result = run_with_sessions(
-        config.database.url, lambda sessions: make_qa(config, sessions).purge(dry_run=args.dry_run)
-    )
-    if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-    else:
-        print(result.describe())
-    return 0
 
 
 def cmd_recordings_catalogue(config: Config, args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from callcenter.kernel.roles import EVERYONE, MANAGERS, Role
+from callcenter.kernel.shifts import OpeningHours, parse_shifts
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.keys import CONFIG, SESSIONS
@@ -32,7 +33,6 @@ from callcenter.reports.service_level import DEFAULT_SHORT_ABANDON, service_leve
 from callcenter.reports.store import ReportsRepository
 from callcenter.reports.table import Table
 from callcenter.reports.workload import workload
-from callcenter.routing.hours import OpeningHours, parse_shifts
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 

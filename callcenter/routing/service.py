@@ -29,6 +29,7 @@ from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.ami.message import Message
 from callcenter.kernel.clock import Clock
+from callcenter.kernel.shifts import OpeningHours
 from callcenter.routing.decide import (
     Closed,
     Decision,
@@ -39,7 +40,6 @@ from callcenter.routing.decide import (
     WaitingCall,
     decide,
 )
-from callcenter.routing.hours import OpeningHours
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from callcenter.agents.keys import AGENTS, PROVISIONING
 from callcenter.agi.fastagi import FastAgiServer
 from callcenter.ami.client import AmiClient
 from callcenter.config import Config
+from callcenter.kernel.shifts import OpeningHours, parse_shifts
 from callcenter.kernel.web.keys import AGI, AMI, CONFIG, SUPERVISOR
 from callcenter.routing.decide import RouteSettings
-from callcenter.routing.hours import OpeningHours, parse_shifts
 from callcenter.routing.keys import ROUTER
 from callcenter.routing.queue_projection import QueueProjection
 from callcenter.routing.service import Router

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callcenter.asr.checks import script_settings
 from callcenter.asr.engine import AsrError, Transcript, Word
 from callcenter.asr.service import Transcriber, transcript_view
 from callcenter.asr.store import AsrRepository, LegJob
@@ -19,7 +20,7 @@ from callcenter.calls.record import RecordingSegment
 from callcenter.calls.store import CallRepository
 from callcenter.compliance.domain import Compliance
 from callcenter.compliance.store import ComplianceRepository
-from callcenter.qa.checks import script_settings
+from callcenter.qa.store import sampled_calls
 from tests.support.asr_calls import GREETING, T0, make_call, store
 from tests.support.asr_engines import ScriptedEngine
 
@@ -37,7 +38,10 @@ async def test_backlog_is_the_voice_legs_of_sampled_calls_then_all_on_request(
     await CallRepository(sessions).upsert_segments(
         [RecordingSegment("1763000003.1", "1763000003.2", "agent-voice", "x/a.wav")]
     )
-    repo = AsrRepository(sessions)
+    unsampled = AsrRepository(sessions)  # without QA's query no call counts as sampled
+    assert await unsampled.backlog(include_all=False) == []
+    assert [j.sampled for j in await unsampled.backlog(include_all=True)] == [False] * 4
+    repo = AsrRepository(sessions, sampled=sampled_calls())
     sampled = await repo.backlog(include_all=False)
     assert {(j.linkedid, j.leg) for j in sampled} == {
         ("1763000002.1", "agent"),
@@ -77,7 +81,7 @@ async def test_a_run_is_resumable_and_stores_words_failures_and_checks(
     await ComplianceRepository(sessions).save(
         Compliance("1763000010.1", "1001", T0 + 5, 0.4, False, True, ()), T0 + 70
     )
-    repo = AsrRepository(sessions)
+    repo = AsrRepository(sessions, sampled=sampled_calls())
     pool = TranscriptionPool(ScriptedEngine, workers=1)
     transcriber = Transcriber(repo, pool, recordings, script_settings("zh-CN"))
     progress: list[tuple[int, int]] = []

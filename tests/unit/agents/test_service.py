@@ -14,9 +14,11 @@ from callcenter.agents.domain import (
     AgentState,
     AgentStatus,
     BoardSettings,
+    Case,
     Transition,
 )
 from callcenter.agents.service import AgentService
+from callcenter.agents.store import WrapUp
 
 T0 = 1_700_000_000.0
 
@@ -28,6 +30,7 @@ class _Repo:
         self.agents = list(agents)
         self.saved: list[tuple[list[Transition], dict[str, AgentStatus]]] = []
         self.down = 0  # writes to refuse before the database is back
+        self.wrap_ups: list[WrapUp] = []
 
     async def list_agents(self) -> list[tuple[Agent, AgentStatus]]:
         return self.agents
@@ -39,6 +42,13 @@ class _Repo:
             self.down -= 1
             raise OSError("database down")
         self.saved.append((list(transitions), statuses))
+
+    async def save_wrap_up(self, wrap: WrapUp, case: tuple[str, float] | None) -> Case | None:
+        self.wrap_ups.append(wrap)
+        if case is None:
+            return None
+        kind, due = case
+        return Case(1, kind, "2001", wrap.staff_no, wrap.linkedid, "", "open", T0, due)
 
 
 @pytest.fixture
@@ -120,3 +130,36 @@ async def test_a_failing_watcher_does_not_stop_the_others(
     agents.watch(told.append)
     agents.act("1001", "login")
     assert [t.new for t in told[0]] == [AgentState.AVAILABLE]
+
+
+async def test_a_wrap_up_that_opens_a_case_tells_the_case_watchers_once_it_is_filed(
+    running: tuple[AgentService, _Repo],
+) -> None:
+    agents, repo = running
+    agents.act("1001", "login")
+    agents.offer("1001", "c1")
+    agents.commit(agents.board.answered("1001", "c1", T0))
+    agents.commit(agents.board.call_ended("1001", "c1", T0))
+    seen: list[tuple[Case, int, AgentState]] = []
+
+    async def on_case(case: Case) -> None:
+        seen.append((case, len(repo.wrap_ups), agents.board.status["1001"].state))
+
+    unwatch = agents.watch_cases(on_case)
+    wrap = WrapUp("c1", "1001", "complaint", "", False, T0, T0)
+    opened = await agents.file_wrap_up(wrap, ("complaint", T0 + 3600), ends_wrap_up=True)
+    assert opened is not None
+    assert seen == [(opened, 1, AgentState.AVAILABLE)]  # saved and wrap-up ended first
+
+    unwatch()
+    again = WrapUp("c2", "1001", "complaint", "", False, None, T0)
+    await agents.file_wrap_up(again, ("complaint", T0 + 3600), ends_wrap_up=False)
+    assert len(seen) == 1
+
+
+async def test_staff_of_names_the_agent_at_an_endpoint(
+    running: tuple[AgentService, _Repo],
+) -> None:
+    agents, _ = running
+    assert agents.staff_of("ep1") == "1001"
+    assert agents.staff_of("ep9") is None

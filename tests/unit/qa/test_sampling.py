@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from callcenter.kernel.shifts import parse_shifts
 from callcenter.qa.sampling import (
     CallFacts,
     Candidate,
@@ -26,7 +27,6 @@ from callcenter.qa.sampling import (
     week_bounds,
     week_of,
 )
-from callcenter.routing.hours import parse_shifts
 
 WEEKS = ("2026-W45", "2026-W46", "2026-W47", "2026-W48")
 SHIFTS = ("A", "B")

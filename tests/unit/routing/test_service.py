@@ -10,8 +10,8 @@ from callcenter.agents.domain import Agent, AgentBoard, AgentState, AgentStatus,
 from callcenter.agents.service import AgentService
 from callcenter.agi.fastagi import AgiRequest, FastAgiServer
 from callcenter.ami.message import Message
+from callcenter.kernel.shifts import OpeningHours
 from callcenter.routing.decide import RouteSettings
-from callcenter.routing.hours import OpeningHours
 from callcenter.routing.service import Router
 
 T0 = 1_700_000_000.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callcenter.qa.transcript_export import transcript_text, utterances
+from callcenter.asr.transcript_export import transcript_text, utterances
 
 
 def _words(*items: tuple[str, float, float]) -> list[dict[str, Any]]:

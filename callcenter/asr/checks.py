@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.asr.engine import Word
-from callcenter.qa.numerals import WORD_DIGITS, char_digit
+from callcenter.asr.numerals import WORD_DIGITS, char_digit
 
 GREETING = "greeting"
 FORBIDDEN = "forbidden-phrases"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from callcenter.asr.engine import Word
-from callcenter.qa.masking import (
+from callcenter.asr.masking import (
     luhn_ok,
     mask_call_record,
     mask_number,

@@ -1,4 +1,4 @@
-"""Opening hours as shifts (callcenter/routing/hours.py): parsing, days, night shifts, zones.
+"""Opening hours as shifts (callcenter/kernel/shifts.py): parsing, days, night shifts, zones.
 
 Instants are built from local wall-clock times, so no test reads the clock.
 """
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callcenter.routing.hours import ALL_DAYS, HoursError, OpeningHours, Shift, parse_shifts
+from callcenter.kernel.shifts import ALL_DAYS, HoursError, OpeningHours, Shift, parse_shifts
 
 HANDBOOK = "A=09:00-17:00,B=12:00-20:00,C=20:00-22:00"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.asr.engine import Word
-from callcenter.qa.checks import (
+from callcenter.asr.checks import (
     CLOSING,
     DEAD_AIR,
     FORBIDDEN,
@@ -23,6 +22,7 @@ from callcenter.qa.checks import (
     spoken_numbers,
     unchecked,
 )
+from callcenter.asr.engine import Word
 
 
 def words(text: str, start: float = 0.0, step: float = 0.4) -> tuple[Word, ...]:
