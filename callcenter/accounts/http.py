@@ -270,8 +270,6 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-
-
 # -- who am I -----------------------------------------------------------------------------------
 
 

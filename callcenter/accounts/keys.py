@@ -11,9 +11,6 @@ from callcenter.accounts.service import (
 
 ACCOUNTS = web.AppKey("accounts", Accounts)
 
-
 SESSION = web.RequestKey("session", ActiveSession)
 
-
 SESSION_TOKEN = web.RequestKey("session_token", str)
-

@@ -10,9 +10,7 @@ from callcenter.agents.store import AgentRepository
 
 AGENT_REPOSITORY = web.AppKey("agent_repository", AgentRepository)
 
-
 PROVISIONING = web.AppKey("provisioning", AgentProvisioning)
-
 
 # The agent board and everything that moves it (actions, offers, alerts, watchers).
 AGENTS = web.AppKey("agents", AgentService)

@@ -91,4 +91,3 @@ class CallbackRequestRow(Base):
     message_path: Mapped[str | None] = mapped_column(sa.Text)
     requested_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(sa.String(ENUM_LENGTH), index=True)
-

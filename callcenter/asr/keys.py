@@ -10,9 +10,7 @@ from callcenter.asr.store import AsrRepository
 
 TRANSCRIBER = web.AppKey("transcriber", Transcriber)
 
-
 ASR_REPOSITORY = web.AppKey("asr_repository", AsrRepository)
-
 
 # Filled in by the setups of the features after asr (QA): set up before the app starts.
 TRANSCRIPT_POLICY = web.AppKey("transcript_policy", TranscriptPolicy)

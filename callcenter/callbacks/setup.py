@@ -12,7 +12,7 @@ from aiohttp import web
 from callcenter.agents.keys import AGENTS
 from callcenter.callbacks.dialer import Dialer
 from callcenter.callbacks.http import setup_callback_routes
-from callcenter.callbacks.keys import CALLBACKS, DIALER, SCHEDULE, SOURCES, SURVEYS
+from callcenter.callbacks.keys import CALLBACKS, DIALER, SCHEDULE, SURVEYS
 from callcenter.callbacks.settings import scheduler_settings
 from callcenter.callbacks.sources import CallbackSources
 from callcenter.callbacks.store import CallbackRepository
@@ -77,7 +77,6 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
     app[SCHEDULE] = schedule
     app[DIALER] = dialer
     app[SURVEYS] = surveys
-    app[SOURCES] = sources
     try:
         yield
     finally:

@@ -33,7 +33,7 @@ from callcenter.callbacks.requests import (
 )
 from callcenter.callbacks.rows import callback_from_row
 from callcenter.callbacks.tables import CallbackAttemptRow, CallbackRow
-from callcenter.calls.tables import Call
+from callcenter.calls.tables import CallRow
 from callcenter.kernel.clock import to_datetime
 
 CLAIM_WINDOW = 50  # due rows looked at per claim (the pure ordering picks among them)
@@ -206,9 +206,9 @@ class CallbackRepository:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    sa.select(Call.linkedid, Call.outcome)
-                    .where(sa.cast(Call.notes, sa.Text).like(tag))
-                    .order_by(Call.id.desc())
+                    sa.select(CallRow.linkedid, CallRow.outcome)
+                    .where(sa.cast(CallRow.notes, sa.Text).like(tag))
+                    .order_by(CallRow.id.desc())
                     .limit(1)
                 )
             ).first()

@@ -38,7 +38,6 @@ async def get_call(request: web.Request) -> web.Response:
     return web.json_response(record.to_json())
 
 
-
 def setup_call_routes(app: web.Application) -> None:
     r = functools.partial(access.route, app, tag="ops")
     r("GET", "/api/calls", list_calls, roles=EVERYONE, summary="the call log (agents: own calls)")

@@ -11,13 +11,9 @@ from callcenter.calls.writer import CallWriter
 
 REPOSITORY = web.AppKey("repository", CallRepository)
 
-
 WRITER = web.AppKey("writer", CallWriter)
-
 
 CALLLOG = web.AppKey("calllog", CallLogService)
 
-
-# Where finished call records go: the writer and the metrics.
+# Where finished call records go: the writer first, then every feature that reads them.
 RECORD_SINK = web.AppKey("record_sink", FanOut)
-

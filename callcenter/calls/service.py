@@ -28,7 +28,6 @@ from callcenter.kernel.clock import Clock
 log = logging.getLogger(__name__)
 
 
-
 class RecordSink(Protocol):
     def submit(self, record: CallRecord) -> None: ...
 

@@ -37,4 +37,3 @@ class FanOut:
                     error = exc
         if error is not None:
             raise error
-

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from callcenter.kernel.db import ENUM_LENGTH, Base, BigId
 
 
-class Call(Base):
+class CallRow(Base):
     """One finished call per Asterisk linkedid; a later version overwrites the row."""
 
     __tablename__ = "calls"
@@ -56,8 +56,7 @@ class RecordingSegmentRow(Base):
     started_at: Mapped[datetime | None]
 
 
-calls_table: sa.Table = Call.__table__  # type: ignore[assignment]
+calls_table: sa.Table = CallRow.__table__  # type: ignore[assignment]
 
 
 segments_table: sa.Table = RecordingSegmentRow.__table__  # type: ignore[assignment]
-

@@ -49,10 +49,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 ENDPOINT = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 
 
-
-
-
-
 # -- API ---------------------------------------------------------------------------------
 
 
@@ -78,8 +74,6 @@ async def definitions(request: web.Request) -> web.Response:
             "short_abandon_seconds": settings.short_abandon_seconds,
         }
     )
-
-
 
 
 async def agent_action(request: web.Request) -> web.Response:
@@ -295,6 +289,3 @@ def setup_dashboard_routes(app: web.Application) -> None:
         roles=MANAGERS,
         summary="dashboard scripts and styles",
     )
-
-
-

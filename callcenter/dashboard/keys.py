@@ -8,4 +8,3 @@ from callcenter.dashboard.service import DashboardService
 
 # The live supervisor dashboard (in-memory model + WebSocket broadcast).
 DASHBOARD = web.AppKey("dashboard", DashboardService)
-

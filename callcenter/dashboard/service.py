@@ -42,7 +42,6 @@ from callcenter.routing.decide import WaitingCall
 log = logging.getLogger(__name__)
 
 
-
 class CallbackCounts(Protocol):
     backlog: int
     overdue: int

@@ -35,7 +35,6 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
-
 def setup_ops_routes(app: web.Application) -> None:
     r = functools.partial(access.route, app, tag="ops")
     r("GET", "/healthz", healthz, roles=PUBLIC, summary="liveness")

@@ -7,4 +7,3 @@ from aiohttp import web
 from callcenter.ops.metrics import CallMetrics
 
 METRICS = web.AppKey("metrics", CallMetrics)
-

@@ -34,8 +34,6 @@ NO_QUEUE = "none"
 _SEEN_LIMIT = 10_000
 
 
-
-
 class AmiSource(Protocol):
     @property
     def connected(self) -> bool: ...

@@ -11,12 +11,8 @@ from callcenter.panel.store import PanelRepository
 
 PANEL = web.AppKey("panel", PanelService)
 
-
 PANEL_BROADCAST = web.AppKey("panel_broadcast", Broadcaster)
-
 
 PANEL_REPOSITORY = web.AppKey("panel_repository", PanelRepository)
 
-
 CLICK_TO_CALL = web.AppKey("click_to_call", ClickToCall)
-

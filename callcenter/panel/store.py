@@ -20,7 +20,7 @@ from callcenter.callbacks.numbers import CallbackError, normalize_number
 from callcenter.callbacks.requests import OPEN_STATUSES, Callback
 from callcenter.callbacks.rows import callback_from_row
 from callcenter.callbacks.tables import CallbackRow
-from callcenter.calls.tables import Call
+from callcenter.calls.tables import CallRow
 from callcenter.kernel.clock import to_epoch
 from callcenter.kernel.db import upsert
 from callcenter.panel.pop import Contact, HistoryItem, OpenCase
@@ -147,27 +147,27 @@ class PanelRepository:
             return []
         stmt = (
             sa.select(
-                Call.linkedid,
-                Call.arrived_at,
-                Call.ended_at,
-                Call.direction,
-                Call.outcome,
-                Call.agent,
-                Call.agent_name,
+                CallRow.linkedid,
+                CallRow.arrived_at,
+                CallRow.ended_at,
+                CallRow.direction,
+                CallRow.outcome,
+                CallRow.agent,
+                CallRow.agent_name,
                 WrapUpRow.staff_no,
                 WrapUpRow.category,
                 WrapUpRow.subcategory,
                 WrapUpRow.notes,
                 WrapUpRow.resolved,
             )
-            .outerjoin(WrapUpRow, WrapUpRow.linkedid == Call.linkedid)
+            .outerjoin(WrapUpRow, WrapUpRow.linkedid == CallRow.linkedid)
             .where(
                 sa.or_(
-                    Call.caller_number.in_(spellings),
-                    sa.and_(Call.direction == OUTBOUND, Call.dialled_number.in_(spellings)),
+                    CallRow.caller_number.in_(spellings),
+                    sa.and_(CallRow.direction == OUTBOUND, CallRow.dialled_number.in_(spellings)),
                 )
             )
-            .order_by(Call.arrived_at.desc().nulls_last(), Call.id.desc())
+            .order_by(CallRow.arrived_at.desc().nulls_last(), CallRow.id.desc())
             .limit(limit)
         )
         async with self._sessions() as session:
@@ -218,8 +218,8 @@ class PanelRepository:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    sa.select(Call.caller_number, Call.caller_name, Call.queue).where(
-                        Call.linkedid == linkedid
+                    sa.select(CallRow.caller_number, CallRow.caller_name, CallRow.queue).where(
+                        CallRow.linkedid == linkedid
                     )
                 )
             ).one_or_none()

@@ -7,4 +7,3 @@ from aiohttp import web
 from callcenter.routing.service import Router
 
 ROUTER = web.AppKey("router", Router)
-

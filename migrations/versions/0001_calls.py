@@ -15,7 +15,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Must match callcenter.kernel.db (tests/integration/test_migrations.py
+# Must match callcenter.persistence.models (tests/integration/test_migrations.py
 # checks with autogenerate). Copied rather than imported: a migration is frozen
 # history and must not change when the models do.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

@@ -15,7 +15,7 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Copied from callcenter.kernel.db at this revision (frozen history).
+# Copied from callcenter.persistence.models at this revision (frozen history).
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 ENUM = sa.String(24)
 TS = sa.DateTime(timezone=True)

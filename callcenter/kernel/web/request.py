@@ -38,4 +38,3 @@ def int_param(request: web.Request, name: str, default: int, low: int, high: int
     if not low <= value <= high:
         raise ApiError(400, "bad-parameter", f"{name} must be between {low} and {high}", got=value)
     return value
-

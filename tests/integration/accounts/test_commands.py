@@ -20,27 +20,55 @@ def _cli(
 
 async def test_first_admin_before_the_service_ever_ran(db_url: str, tmp_path: Path) -> None:
     made = _cli(
-        "add", "admin", "--role", "admin", "--password-stdin",
-        db_url=db_url, tmp_path=tmp_path, stdin="first-admin-password\n",
+        "add",
+        "admin",
+        "--role",
+        "admin",
+        "--password-stdin",
+        db_url=db_url,
+        tmp_path=tmp_path,
+        stdin="first-admin-password\n",
     )
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip() == "created admin (admin)"
     agent = _cli(
-        "add", "wang", "--role", "agent", "--staff-no", "1001", "--name", "王小明",
-        "--password-stdin", db_url=db_url, tmp_path=tmp_path, stdin="agent-password-1\n",
+        "add",
+        "wang",
+        "--role",
+        "agent",
+        "--staff-no",
+        "1001",
+        "--name",
+        "王小明",
+        "--password-stdin",
+        db_url=db_url,
+        tmp_path=tmp_path,
+        stdin="agent-password-1\n",
     )
     assert agent.returncode == 0, agent.stderr
 
     no_terminal = _cli("add", "li", "--role", "qa", db_url=db_url, tmp_path=tmp_path)
     assert no_terminal.returncode == 2 and "--password-stdin" in no_terminal.stderr
     weak = _cli(
-        "add", "li", "--role", "qa", "--password-stdin",
-        db_url=db_url, tmp_path=tmp_path, stdin="short\n",
+        "add",
+        "li",
+        "--role",
+        "qa",
+        "--password-stdin",
+        db_url=db_url,
+        tmp_path=tmp_path,
+        stdin="short\n",
     )
     assert weak.returncode == 1 and "password-too-short" in weak.stderr
     no_agent = _cli(
-        "add", "zhao", "--role", "agent", "--password-stdin",
-        db_url=db_url, tmp_path=tmp_path, stdin="agent-password-2\n",
+        "add",
+        "zhao",
+        "--role",
+        "agent",
+        "--password-stdin",
+        db_url=db_url,
+        tmp_path=tmp_path,
+        stdin="agent-password-2\n",
     )
     assert no_agent.returncode == 1 and "staff-no-required" in no_agent.stderr
 
@@ -53,8 +81,12 @@ async def test_first_admin_before_the_service_ever_ran(db_url: str, tmp_path: Pa
     last = _cli("disable", "admin", db_url=db_url, tmp_path=tmp_path)
     assert last.returncode == 1 and "last-admin" in last.stderr
     changed = _cli(
-        "passwd", "wang", "--password-stdin",
-        db_url=db_url, tmp_path=tmp_path, stdin="a-brand-new-one\n",
+        "passwd",
+        "wang",
+        "--password-stdin",
+        db_url=db_url,
+        tmp_path=tmp_path,
+        stdin="a-brand-new-one\n",
     )
     assert changed.returncode == 0, changed.stderr
     off = _cli("disable", "wang", db_url=db_url, tmp_path=tmp_path)

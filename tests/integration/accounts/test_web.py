@@ -231,14 +231,20 @@ async def test_user_management_api_errors_are_clear(routed: Callable[..., Any]) 
     assert created["username"] == "agent.wang" and "password_hash" not in created
     for body, status, error_id in [
         ({"username": "agent.wang", "role": "qa", "password": PASSWORD}, 409, "username-taken"),
-        ({"username": "a2", "role": "agent", "staff_no": "1002", "password": PASSWORD}, 409,
-         "staff-no-taken"),
+        (
+            {"username": "a2", "role": "agent", "staff_no": "1002", "password": PASSWORD},
+            409,
+            "staff-no-taken",
+        ),
         ({"username": "a3", "role": "agent", "password": PASSWORD}, 400, "staff-no-required"),
         ({"username": "a4", "role": "boss", "password": PASSWORD}, 400, "unknown-role"),
         ({"username": "a 5", "role": "qa", "password": PASSWORD}, 400, "bad-username"),
         ({"username": "a6", "role": "qa", "password": "short"}, 400, "password-too-short"),
-        ({"username": "a7longname", "role": "qa", "password": "a7longname"}, 400,
-         "password-is-username"),
+        (
+            {"username": "a7longname", "role": "qa", "password": "a7longname"},
+            400,
+            "password-is-username",
+        ),
     ]:
         refused = await api("POST", "/api/users", status, **body)
         assert refused["error_id"] == error_id, (body, refused)
@@ -376,8 +382,12 @@ async def test_login_page_languages_errors_and_redirects(routed: Callable[..., A
 
         ok = await http.post(
             "/login",
-            data={"username": "agent1", "password": PASSWORD, "csrf_token": token,
-                  "next": "//evil.example/steal"},
+            data={
+                "username": "agent1",
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": "//evil.example/steal",
+            },
             allow_redirects=False,
         )
         assert ok.status == 303 and ok.headers["Location"] == "/"  # no open redirect

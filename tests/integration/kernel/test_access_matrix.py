@@ -177,9 +177,7 @@ async def test_every_route_has_a_policy_and_is_in_the_openapi_description(
     document = await app.api("GET", "/api/openapi.json")
     assert document["openapi"] == "3.1.0"
     described = {
-        (method.upper(), path)
-        for path, item in document["paths"].items()
-        for method in item
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
     }
     missing = [
         f"{p.method} {p.path}"
@@ -189,8 +187,10 @@ async def test_every_route_has_a_policy_and_is_in_the_openapi_description(
     assert not missing, f"routes missing from /api/openapi.json: {missing}"
     for policy in table.all():
         operation = document["paths"][parse_path(policy.path)[0]][policy.method.lower()]
-        roles = ["public"] if policy.roles is None else sorted(
-            r.value for r in policy.roles | {Role.ADMIN}
+        roles = (
+            ["public"]
+            if policy.roles is None
+            else sorted(r.value for r in policy.roles | {Role.ADMIN})
         )
         assert operation["x-roles"] == roles, policy
     async with anonymous_client(app) as http:

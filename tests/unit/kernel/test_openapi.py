@@ -44,9 +44,7 @@ def test_path_parameters_and_regex_patterns() -> None:
 def test_every_policy_becomes_an_operation() -> None:
     doc = build(POLICIES, title="t", version="1")
     assert doc["openapi"] == "3.1.0"
-    operations = {
-        (method.upper(), path) for path, item in doc["paths"].items() for method in item
-    }
+    operations = {(method.upper(), path) for path, item in doc["paths"].items() for method in item}
     assert operations == {(p.method, parse_path(p.path)[0]) for p in POLICIES}
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
