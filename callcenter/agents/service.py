@@ -32,6 +32,7 @@ from callcenter.agents.domain import (
 )
 from callcenter.agents.store import AgentRepository, WrapUp
 from callcenter.kernel.clock import Clock
+from callcenter.kernel.listeners import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -64,41 +65,23 @@ class AgentService:
         self._pending: asyncio.Queue[tuple[list[Transition], dict[str, AgentStatus]]] = (
             asyncio.Queue()
         )
-        self._watchers: list[Watcher] = []
-        self._removal_hooks: list[RemovalHook] = []
-        self._case_watchers: list[CaseWatcher] = []
+        self._watchers: Listeners[Watcher] = Listeners()
+        self._removal_hooks: Listeners[RemovalHook] = Listeners()
+        self._case_watchers: Listeners[CaseWatcher] = Listeners()
 
     def watch(self, callback: Watcher) -> Callable[[], None]:
         """Call `callback(transitions)` after every board change; returns the unsubscribe."""
-        self._watchers.append(callback)
-
-        def unwatch() -> None:
-            if callback in self._watchers:
-                self._watchers.remove(callback)
-
-        return unwatch
+        return self._watchers.add(callback)
 
     def on_removed(self, hook: RemovalHook) -> Callable[[], None]:
         """Await `hook(agent, last_status)` when an agent is removed (a call ringing them
         must move on); returns the unsubscribe."""
-        self._removal_hooks.append(hook)
-
-        def remove() -> None:
-            if hook in self._removal_hooks:
-                self._removal_hooks.remove(hook)
-
-        return remove
+        return self._removal_hooks.add(hook)
 
     def watch_cases(self, callback: CaseWatcher) -> Callable[[], None]:
         """Await `callback(case)` for every case a wrap-up opens, before the wrap-up is
         answered (its failure fails the request); returns the unsubscribe."""
-        self._case_watchers.append(callback)
-
-        def unwatch() -> None:
-            if callback in self._case_watchers:
-                self._case_watchers.remove(callback)
-
-        return unwatch
+        return self._case_watchers.add(callback)
 
     # -- start -----------------------------------------------------------------------------
 
@@ -149,7 +132,7 @@ class AgentService:
         if ends_wrap_up:
             self.finish_wrap_up(wrap.staff_no)
         if opened is not None:
-            for watcher in list(self._case_watchers):
+            for watcher in self._case_watchers:
                 await watcher(opened)
         return opened
 
@@ -179,7 +162,7 @@ class AgentService:
         status = self.board.get(staff_no)
         agent = self.board.agents[staff_no]
         self.commit(self.board.remove(staff_no, self._clock()))
-        for hook in list(self._removal_hooks):
+        for hook in self._removal_hooks:
             await hook(agent, status)
         await self._pending.join()
         await self._repo.remove_agent(staff_no)
@@ -290,7 +273,7 @@ class AgentService:
     # -- internals --------------------------------------------------------------------------
 
     def _tell(self, transitions: list[Transition]) -> None:
-        for watcher in list(self._watchers):
+        for watcher in self._watchers:
             try:
                 watcher(transitions)
             except Exception:

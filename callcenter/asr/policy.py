@@ -15,6 +15,7 @@ from typing import TypeAlias
 import sqlalchemy as sa
 
 from callcenter.kernel.errors import DomainError, Kind
+from callcenter.kernel.listeners import Listeners
 from callcenter.kernel.roles import Principal, Role
 
 # The sampled calls' linkedids: a query of one column, joined into the backlog's query.
@@ -32,17 +33,11 @@ class ReadRefused(DomainError):
 @dataclass
 class TranscriptPolicy:
     sampled: SampledCalls | None = None  # None: no call is sampled
-    _read_checks: list[ReadCheck] = field(default_factory=list)
+    _read_checks: Listeners[ReadCheck] = field(default_factory=Listeners)
 
     def add_read_check(self, check: ReadCheck) -> Callable[[], None]:
         """Apply `check` to every transcript read; returns its removal."""
-        self._read_checks.append(check)
-
-        def remove() -> None:
-            if check in self._read_checks:
-                self._read_checks.remove(check)
-
-        return remove
+        return self._read_checks.add(check)
 
     async def check_reader(self, who: Principal, linkedid: str) -> None:
         if who.role is Role.QA and not self._read_checks:
@@ -52,5 +47,5 @@ class TranscriptPolicy:
                 "inspectors may only read calls sampled and assigned to them",
                 linkedid=linkedid,
             )
-        for check in list(self._read_checks):
+        for check in self._read_checks:
             await check(who, linkedid)

@@ -15,11 +15,12 @@ that topic and to those that want everything.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Final
+
+from callcenter.kernel.listeners import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Subscription:
         self.closed = False
         self.close_reason: str | None = None
         self.delivered = 0  # messages handed to the client (taken from the queue)
-        self._on_close: list[Callable[[str], None]] = []
+        self._on_close: Listeners[Callable[[str], None]] = Listeners()
 
     @property
     def pending(self) -> int:
@@ -119,13 +120,7 @@ class Subscription:
         if self.closed:
             callback(self.close_reason or CLOSED)
             return lambda: None
-        self._on_close.append(callback)
-
-        def undo() -> None:
-            with contextlib.suppress(ValueError):
-                self._on_close.remove(callback)
-
-        return undo
+        return self._on_close.add(callback)
 
     def close(self, reason: str = CLOSED) -> None:
         """Stop delivery: pending messages are discarded and a waiting `get()` wakes."""
@@ -142,7 +137,7 @@ class Subscription:
                 callback(reason)
             except Exception:
                 log.exception("subscription close callback failed")
-        self._on_close.clear()
+        self._on_close = Listeners()  # told once
 
 
 class Broadcaster:
