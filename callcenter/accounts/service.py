@@ -12,7 +12,6 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +29,7 @@ from callcenter.accounts.users import (
     parse_role,
 )
 from callcenter.config import AuthConfig
+from callcenter.kernel.clock import Clock
 from callcenter.kernel.errors import Kind
 from callcenter.kernel.roles import Principal, Role
 
@@ -89,7 +89,7 @@ class Accounts:
         repository: AccountRepository,
         config: AuthConfig,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
         params: ScryptParams = DEFAULT_PARAMS,
         kdf_slots: int = 2,
     ) -> None:

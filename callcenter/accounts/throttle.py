@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from callcenter.kernel.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class _Entry:
 
 
 class LoginThrottle:
-    def __init__(self, settings: ThrottleSettings, clock: Callable[[], float]) -> None:
+    def __init__(self, settings: ThrottleSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()

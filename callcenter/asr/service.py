@@ -38,6 +38,7 @@ from callcenter.asr.store import DONE, FAILED, AsrRepository, LegJob, StoredTran
 from callcenter.asr.vosk_engine import VoskEngine, check_model_dir
 from callcenter.asr.worker import POOL_CLOSED, EngineFactory, TranscriptionPool
 from callcenter.config import Config, ConfigError
+from callcenter.kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ class Transcriber:
         settings: ScriptSettings,
         *,
         include_all: bool = False,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
     ) -> None:
         self._repo = repository
         self._pool = pool

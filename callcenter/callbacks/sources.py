@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from callcenter.agents.domain import Case
@@ -20,6 +20,7 @@ from callcenter.callbacks.numbers import CallbackError
 from callcenter.callbacks.requests import Purpose, SchedulerSettings, progress_call_due
 from callcenter.callbacks.store import CallbackRepository
 from callcenter.calls.record import CallRecord, Direction, Outcome
+from callcenter.kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class CallbackSources:
         callbacks: CallbackRepository,
         cases: Cases,
         settings: SchedulerSettings,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
         follow_up_share: float = 0.0,
     ) -> None:
         self._follow_up_share = follow_up_share

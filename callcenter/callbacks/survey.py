@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.agi.fastagi import AgiRequest
 from callcenter.callbacks.tables import CallbackRow, SurveyAnswerRow
-from callcenter.kernel.clock import to_datetime
+from callcenter.kernel.clock import Clock, to_datetime
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class Surveys:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         cases: CaseCloser,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
     ) -> None:
         self._sessions = session_factory
         self._cases = cases

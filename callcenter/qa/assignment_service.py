@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from callcenter.config import QaConfig
+from callcenter.kernel.clock import Clock
 from callcenter.kernel.errors import Kind
 from callcenter.kernel.roles import Principal, Role
 from callcenter.qa.assignment import AssignmentError, assign_balanced
@@ -25,7 +26,7 @@ class AssignmentService:
         settings: QaConfig,
         *,
         inspectors: InspectorSource | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
     ) -> None:
         self.store = store
         self.settings = settings

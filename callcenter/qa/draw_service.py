@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.config import QaConfig
+from callcenter.kernel.clock import Clock
 from callcenter.kernel.errors import Kind
 from callcenter.kernel.shifts import Shift
 from callcenter.qa.assignment_service import AssignmentService
@@ -92,7 +93,7 @@ class DrawService:
         shifts: Sequence[Shift] = (),
         failed_checks: CheckSource = no_checks,
         complaint_category: str = "投訴",
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
         new_seed: Callable[[], str] = lambda: secrets.token_hex(16),
     ) -> None:
         self.store = store

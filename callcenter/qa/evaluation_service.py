@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from callcenter.config import QaConfig
+from callcenter.kernel.clock import Clock
 from callcenter.kernel.errors import Kind
 from callcenter.qa.errors import QaError
 from callcenter.qa.evaluation_store import EvaluationStore
@@ -28,7 +29,7 @@ class EvaluationService:
         store: EvaluationStore,
         settings: QaConfig,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
     ) -> None:
         self.store = store
         self.settings = settings

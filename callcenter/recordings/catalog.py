@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from callcenter.calls.record import CallRecord, RecordingSegment
+from callcenter.kernel.clock import Clock
 from callcenter.recordings.recording import Recording, leg_of
 from callcenter.recordings.store import RecordingRepository
 from callcenter.recordings.wav import WavError, file_digest, read_wav_info
@@ -66,7 +66,7 @@ class RecordingCatalog:
         *,
         file_wait: float = 10.0,
         settle: float = 0.3,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
     ) -> None:
         self._repo = repository
         self._dir = recordings_dir
