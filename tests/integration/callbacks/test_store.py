@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.callbacks.numbers import CallbackError, DoNotCallList
 from callcenter.callbacks.outcomes import Outcome
@@ -26,10 +27,8 @@ def at(hour: int, minute: int = 0, day: int = 24) -> float:
 
 
 @pytest.fixture
-async def callbacks(migrated_db_url: str) -> CallbackRepository:
-    engine = create_engine(migrated_db_url)
-    yield CallbackRepository(create_session_factory(engine))  # type: ignore[misc]
-    await engine.dispose()
+def callbacks(sessions: async_sessionmaker[AsyncSession]) -> CallbackRepository:
+    return CallbackRepository(sessions)
 
 
 async def test_a_duplicate_request_merges_and_keeps_the_first_turn(
@@ -144,88 +143,80 @@ async def test_two_instances_never_claim_the_same_callback(
 
 
 async def test_complaints_get_their_reply_follow_up_and_progress_callbacks(
-    migrated_db_url: str,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     from callcenter.agents.store import AgentRepository
     from callcenter.callbacks.sources import CallbackSources
 
-    engine = create_engine(migrated_db_url)
-    try:
-        factory = create_session_factory(engine)
-        cases, callbacks = AgentRepository(factory), CallbackRepository(factory)
-        clock = [at(10)]
-        sources = CallbackSources(callbacks, cases, SETTINGS, clock=lambda: clock[0])
-        open_case = await cases.open_case(
-            "complaint", "13800138010", "1001", "late", at(10), at(10) + 48 * 3600
-        )
-        await sources.on_case(open_case)
-        assert await sources.progress_tick() == 0  # 48 h to go: no progress call yet
-        clock[0] = at(10) + 43 * 3600  # 5 h before the reply deadline, still open
-        assert await sources.progress_tick() == 1
-        assert await sources.progress_tick() == 1  # merged: still one progress callback
-        resolved = dataclasses.replace(open_case, id=open_case.id, status="resolved")
-        await sources.on_case(resolved)
-        await sources.on_request("not a number", "press-1", None)  # skipped, logged
-        found = {(c.purpose.value, c.case_id) for c in await callbacks.list_callbacks()}
-        assert found == {
-            ("complaint-reply", open_case.id),
-            ("complaint-progress", open_case.id),
-            ("follow-up", open_case.id),
-        }
-        assert sources.skipped == 1
-    finally:
-        await engine.dispose()
+    factory = sessions  # the migrated database (tests/support/db_fixtures.py)
+    cases, callbacks = AgentRepository(factory), CallbackRepository(factory)
+    clock = [at(10)]
+    sources = CallbackSources(callbacks, cases, SETTINGS, clock=lambda: clock[0])
+    open_case = await cases.open_case(
+        "complaint", "13800138010", "1001", "late", at(10), at(10) + 48 * 3600
+    )
+    await sources.on_case(open_case)
+    assert await sources.progress_tick() == 0  # 48 h to go: no progress call yet
+    clock[0] = at(10) + 43 * 3600  # 5 h before the reply deadline, still open
+    assert await sources.progress_tick() == 1
+    assert await sources.progress_tick() == 1  # merged: still one progress callback
+    resolved = dataclasses.replace(open_case, id=open_case.id, status="resolved")
+    await sources.on_case(resolved)
+    await sources.on_request("not a number", "press-1", None)  # skipped, logged
+    found = {(c.purpose.value, c.case_id) for c in await callbacks.list_callbacks()}
+    assert found == {
+        ("complaint-reply", open_case.id),
+        ("complaint-progress", open_case.id),
+        ("follow-up", open_case.id),
+    }
+    assert sources.skipped == 1
 
 
 async def test_after_a_restart_interrupted_dials_are_neither_lost_nor_dialled_twice(
-    migrated_db_url: str,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     from callcenter.callbacks.dialer import Dialer
     from callcenter.calls.record import Outcome as CallOutcome
     from callcenter.calls.store import CallRepository
     from tests.support.records import make_record
 
-    engine = create_engine(migrated_db_url)
-    try:
-        factory = create_session_factory(engine)
-        callbacks = CallbackRepository(factory)
-        dialled, _ = await callbacks.request("13800138020", Purpose.PRESS_1, at(10), SETTINGS)
-        never, _ = await callbacks.request("13800138021", Purpose.PRESS_1, at(10), SETTINGS)
-        assert len(await callbacks.claim(at(10, 1), SETTINGS, "backend-1", limit=2)) == 2
-        # The backend died after the first dial reached the customer (the call log has it).
-        await CallRepository(factory).upsert_calls(
-            [
-                make_record(
-                    "1800000000.1",
-                    outcome=CallOutcome.ANSWERED,
-                    notes=(f"callback {dialled.id}",),
-                )
-            ]
-        )
-        dialer = Dialer(
-            callbacks,
-            None,  # type: ignore[arg-type]  # recover() needs neither agents nor AMI
-            None,  # type: ignore[arg-type]
-            SETTINGS,
-            waiting=dict,
-            skill="outbound",
-            instance="backend-1",
-            agent_ring_seconds=10,
-            caller_id="4008000000",
-            supervisor=TaskSupervisor(),
-            clock=lambda: at(10, 5),
-        )
-        assert await dialer.recover() == 2
-        states = {c.id: (c.status, c.attempts) for c in await callbacks.list_callbacks()}
-        assert states[dialled.id] == (Status.DONE, 1)  # recorded, not dialled again
-        assert states[never.id] == (Status.PENDING, 0)  # back in the queue, turn kept
-        assert await callbacks.claimed_by("backend-1") == []
-    finally:
-        await engine.dispose()
+    factory = sessions  # the migrated database (tests/support/db_fixtures.py)
+    callbacks = CallbackRepository(factory)
+    dialled, _ = await callbacks.request("13800138020", Purpose.PRESS_1, at(10), SETTINGS)
+    never, _ = await callbacks.request("13800138021", Purpose.PRESS_1, at(10), SETTINGS)
+    assert len(await callbacks.claim(at(10, 1), SETTINGS, "backend-1", limit=2)) == 2
+    # The backend died after the first dial reached the customer (the call log has it).
+    await CallRepository(factory).upsert_calls(
+        [
+            make_record(
+                "1800000000.1",
+                outcome=CallOutcome.ANSWERED,
+                notes=(f"callback {dialled.id}",),
+            )
+        ]
+    )
+    dialer = Dialer(
+        callbacks,
+        None,  # type: ignore[arg-type]  # recover() needs neither agents nor AMI
+        None,  # type: ignore[arg-type]
+        SETTINGS,
+        waiting=dict,
+        skill="outbound",
+        instance="backend-1",
+        agent_ring_seconds=10,
+        caller_id="4008000000",
+        supervisor=TaskSupervisor(),
+        clock=lambda: at(10, 5),
+    )
+    assert await dialer.recover() == 2
+    states = {c.id: (c.status, c.attempts) for c in await callbacks.list_callbacks()}
+    assert states[dialled.id] == (Status.DONE, 1)  # recorded, not dialled again
+    assert states[never.id] == (Status.PENDING, 0)  # back in the queue, turn kept
+    assert await callbacks.claimed_by("backend-1") == []
 
 
 async def test_an_abandoned_call_rebuilt_again_after_a_restart_is_not_called_back_twice(
-    migrated_db_url: str,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     import dataclasses as dc
 
@@ -235,34 +226,28 @@ async def test_an_abandoned_call_rebuilt_again_after_a_restart_is_not_called_bac
     from callcenter.calls.record import Outcome as CallOutcome
     from tests.support.records import make_record
 
-    engine = create_engine(migrated_db_url)
-    try:
-        factory = create_session_factory(engine)
-        callbacks = CallbackRepository(factory)
-        sources = CallbackSources(callbacks, AgentRepository(factory), SETTINGS, lambda: at(10))
-        abandoned = make_record(
-            "1800000001.1", outcome=CallOutcome.ABANDONED, caller_number="13800138030"
-        )
-        sources.submit(abandoned)
-        await sources.drain()
-        (first,) = await callbacks.list_callbacks()
-        await callbacks.claim(at(10, 1), SETTINGS, "a")
-        await callbacks.record_attempt(first.id or 0, Outcome.ANSWERED, at(10, 2), SETTINGS)
-        # The next start rebuilds the same call from the trail: no second callback.
-        sources.submit(dc.replace(abandoned, notes=(RECONSTRUCTED,)))
-        await sources.drain()
-        assert [(c.id, c.status) for c in await callbacks.list_callbacks()] == [
-            (first.id, Status.DONE)
-        ]
-        # A call missed while the backend was down (never seen before) is called back.
-        missed = make_record(
-            "1800000002.1",
-            outcome=CallOutcome.ABANDONED,
-            caller_number="13800138031",
-            notes=(RECONSTRUCTED,),
-        )
-        sources.submit(missed)
-        await sources.drain()
-        assert len(await callbacks.list_callbacks()) == 2
-    finally:
-        await engine.dispose()
+    factory = sessions  # the migrated database (tests/support/db_fixtures.py)
+    callbacks = CallbackRepository(factory)
+    sources = CallbackSources(callbacks, AgentRepository(factory), SETTINGS, lambda: at(10))
+    abandoned = make_record(
+        "1800000001.1", outcome=CallOutcome.ABANDONED, caller_number="13800138030"
+    )
+    sources.submit(abandoned)
+    await sources.drain()
+    (first,) = await callbacks.list_callbacks()
+    await callbacks.claim(at(10, 1), SETTINGS, "a")
+    await callbacks.record_attempt(first.id or 0, Outcome.ANSWERED, at(10, 2), SETTINGS)
+    # The next start rebuilds the same call from the trail: no second callback.
+    sources.submit(dc.replace(abandoned, notes=(RECONSTRUCTED,)))
+    await sources.drain()
+    assert [(c.id, c.status) for c in await callbacks.list_callbacks()] == [(first.id, Status.DONE)]
+    # A call missed while the backend was down (never seen before) is called back.
+    missed = make_record(
+        "1800000002.1",
+        outcome=CallOutcome.ABANDONED,
+        caller_number="13800138031",
+        notes=(RECONSTRUCTED,),
+    )
+    sources.submit(missed)
+    await sources.drain()
+    assert len(await callbacks.list_callbacks()) == 2
