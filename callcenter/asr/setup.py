@@ -3,16 +3,13 @@ model is configured), its metrics, and the transcript routes."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from callcenter.asr.engine import AsrError
-from callcenter.asr.http import (
-    setup_transcript_routes,
-)
+from callcenter.asr.http import setup_transcript_routes
 from callcenter.asr.keys import ASR_REPOSITORY, TRANSCRIBER, TRANSCRIPT_POLICY
 from callcenter.asr.metrics import watch_asr
 from callcenter.asr.policy import TranscriptPolicy
@@ -72,6 +69,5 @@ async def asr_context(app: web.Application) -> AsyncIterator[None]:
         if pool is not None:
             # The task first: a job cut off by the pool's shutdown must not be
             # stored as failed (it stays in the backlog for the next start).
-            task.cancel()
-            await asyncio.wait([task], timeout=5.0)
+            await app[SUPERVISOR].cancel([task])
             await pool.close(timeout=5.0)

@@ -15,9 +15,7 @@ from callcenter.calls.keys import RECORD_SINK
 from callcenter.compliance.keys import COMPLIANCE
 from callcenter.config import Config
 from callcenter.dashboard.definitions import MetricSettings
-from callcenter.dashboard.http import (
-    setup_dashboard_routes,
-)
+from callcenter.dashboard.http import setup_dashboard_routes
 from callcenter.dashboard.keys import DASHBOARD
 from callcenter.dashboard.live import LiveModel
 from callcenter.dashboard.service import DashboardService
@@ -88,8 +86,7 @@ async def dashboard_context(app: web.Application) -> AsyncIterator[None]:
             u()
         if service.on_compliance in compliance.listeners:
             compliance.listeners.remove(service.on_compliance)
-        for task in tasks:
-            task.cancel()
+        await supervisor.cancel(tasks)
 
 
 async def _close_clients(app: web.Application) -> None:

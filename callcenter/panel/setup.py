@@ -17,9 +17,7 @@ from callcenter.config import Config
 from callcenter.kernel.fanout import Broadcaster
 from callcenter.kernel.web.keys import AMI, CONFIG, SESSIONS, SUPERVISOR
 from callcenter.panel.click_to_call import ClickToCall
-from callcenter.panel.http import (
-    setup_panel_routes,
-)
+from callcenter.panel.http import setup_panel_routes
 from callcenter.panel.keys import CLICK_TO_CALL, PANEL, PANEL_BROADCAST, PANEL_REPOSITORY
 from callcenter.panel.service import PanelService, topic
 from callcenter.panel.store import PanelRepository
@@ -53,7 +51,7 @@ async def panel_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        watcher.cancel()
+        await app[SUPERVISOR].cancel([watcher])
         for u in undo:
             u()
         broadcaster.close_all()

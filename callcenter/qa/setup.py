@@ -5,10 +5,8 @@ set up before QA) needs of QA: the sampled calls and who may read which transcri
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -17,9 +15,7 @@ from callcenter.calls.keys import RECORD_SINK
 from callcenter.config import Config
 from callcenter.kernel.web.keys import CONFIG, SESSIONS, SUPERVISOR
 from callcenter.qa.console_http import setup_qa_console_routes
-from callcenter.qa.http import (
-    setup_qa_routes,
-)
+from callcenter.qa.http import setup_qa_routes
 from callcenter.qa.keys import QA
 from callcenter.qa.runtime import QaState, make_qa
 from callcenter.qa.scoring import score_form
@@ -37,36 +33,26 @@ def setup(app: web.Application, config: Config) -> None:
     setup_qa_console_routes(app)
 
 
-def build_qa(app: web.Application) -> QaState:
-    return make_qa(app[CONFIG], app[SESSIONS])
-
-
 async def qa_context(app: web.Application) -> AsyncIterator[None]:
-    """QA wiring: the recordings catalogue sink and the housekeeping job (needs the database,
-    and the record sink and task supervisor when the telephony side runs)."""
-    state = build_qa(app)
+    """QA wiring: the recordings catalogue sink, the housekeeping job, the transcript rule."""
+    state = make_qa(app[CONFIG], app[SESSIONS])
     app[QA] = state
-    undo: list[Callable[[], None]] = [
-        app[TRANSCRIPT_POLICY].add_read_check(state.assignments.check_transcript_reader)
+    undo = [
+        app[TRANSCRIPT_POLICY].add_read_check(state.assignments.check_transcript_reader),
+        app[RECORD_SINK].add(state.catalog),
     ]
-    tasks: list[asyncio.Task[Any]] = []
-    if RECORD_SINK in app:
-        undo.append(app[RECORD_SINK].add(state.catalog))
-    if SUPERVISOR in app:
-        supervisor = app[SUPERVISOR]
-        tasks.append(supervisor.spawn("recordings-catalogue", state.catalog.run()))
-        minutes = state.settings.housekeeping_minutes
-        tasks.append(supervisor.spawn("qa-housekeeping", _every(minutes * 60.0, state)))
+    supervisor = app[SUPERVISOR]
+    minutes = state.settings.housekeeping_minutes
+    tasks = [
+        supervisor.spawn("recordings-catalogue", state.catalog.run()),
+        supervisor.spawn("qa-housekeeping", _every(minutes * 60.0, state)),
+    ]
     try:
         yield
     finally:
         for remove in undo:
             remove()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await supervisor.cancel(tasks)
 
 
 async def _every(seconds: float, state: QaState) -> None:
