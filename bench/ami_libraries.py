@@ -724,7 +724,8 @@ def _load_config():
         os.environ.get("XDG_CACHE_HOME") or f"{home}/.cache", "callcenter", "asterisk-chroot"
     )
     env.setdefault("CALLCENTER_ASTERISK_CHROOT", default_chroot)
-    return cfgmod.load(env)
+    # Per-install secrets in the throwaway state dir: the render refuses the dev defaults.
+    return cfgmod.with_install_secrets(env)
 
 
 async def ensure_venv(lib: str) -> str:

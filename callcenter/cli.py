@@ -67,7 +67,12 @@ def _setup_logging(config: Config, verbose: bool) -> None:
     setup_logging(
         config.ops.log_format,
         logging.DEBUG if verbose else logging.INFO,
-        secrets=config_secrets(config.ami.secret, config.database.url),
+        secrets=[
+            *config_secrets(config.ami.secret, config.database.url),
+            # Issue 19: the other per-install secrets never reach a log either.
+            *(s for s in (config.asterisk.sip_password, config.router.agi_key) if s),
+            *([config.web.api_token] if config.web.api_token else []),
+        ],
     )
 
 

@@ -6,7 +6,11 @@ the CLI and the result is passed down explicitly.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
+import re
+import secrets as _secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +20,23 @@ class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
     error_id = "config-invalid"
+
+
+# What the code and the docs shipped with before per-install secrets. Anyone who has read
+# the repository knows them, so the service and the Asterisk render refuse them.
+DEV_AMI_SECRET = "callcenter-dev-secret"
+DEV_SIP_PASSWORD = "callcenter-dev-sip"
+SECRETS_FILE = "secrets.env"
+# The variables the secrets file may hold; the environment wins over the file.
+SECRET_VARIABLES = (
+    "CALLCENTER_AMI_SECRET",
+    "CALLCENTER_SIP_PASSWORD",
+    "CALLCENTER_API_TOKEN",
+    "CALLCENTER_AGI_KEY",
+)
+# Secrets go into Asterisk's config files and the AGI URL: no whitespace, no `;`
+# (a comment there), no `,` `?` `&` `)` (argument and query separators), no `$`.
+_SECRET_CHARS = re.compile(r"[A-Za-z0-9._~+/=:@%-]{8,256}")
 
 
 def _state_dir(environ: Mapping[str, str]) -> Path:
@@ -54,7 +75,7 @@ class AmiConfig:
     host: str = "127.0.0.1"
     port: int = 5038
     username: str = "callcenter"
-    secret: str = "callcenter-dev-secret"
+    secret: str = DEV_AMI_SECRET
     action_timeout: float = 10.0
     ping_interval: float = 5.0
     ping_timeout: float = 5.0
@@ -82,7 +103,7 @@ class AsteriskConfig:
     # config, sockets, spool and recordings apart.
     instance_name: str = "dev"
     # One password for the demo endpoints 1001-1004 (agents) and 2001-2004 (callers).
-    sip_password: str = "callcenter-dev-sip"
+    sip_password: str = DEV_SIP_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,9 @@ class RouterConfig:
 
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # The per-install key the dialplan puts in every FastAGI URL (`?key=`); "" = none yet,
+    # which neither the render nor the server accepts.
+    agi_key: str = ""
     skill: str = "support"  # the queue/skill of the inbound number
     max_ring_per_agent: float = 10.0
     min_ring: float = 2.0
@@ -121,7 +145,7 @@ class RouterConfig:
     timezone: str = "UTC"
     position_every: int = 5  # announce the position every N hold rounds
     max_dead_air: float = 3.0  # seconds of silence after connect before it is a defect
-    staff_prompt: str = "工號{staff_no}為您服務"
+    staff_prompt: str = "工號{staff_no}"  # short: the announcement delays the bridge
     prompt_voice: str = "cmn"
 
 
@@ -154,6 +178,16 @@ class TrackerConfig:
     # How far back the durable trail (CEL) is searched for calls the backend
     # missed, after a start or an AMI reconnect.
     trail_lookback: float = 24 * 3600.0
+    # Hostile or broken input (issue 19), in seconds of event time: a call none of whose
+    # channels is live, with no final event, is finished this long after its last event;
+    # a call with live channels but no event at all for `idle_expiry` is finished too
+    # (the live service's reconcile ends such calls sooner, against Asterisk's own list).
+    orphan_expiry: float = 3600.0
+    idle_expiry: float = 12 * 3600.0
+    # More open calls than this is no call centre: the least recently active is finished.
+    max_open_calls: int = 5000
+    # An event stamped further than this ahead of the tracker's clock is a bad frame.
+    max_clock_skew: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -172,9 +206,29 @@ class WebConfig:
     port: int = 8080
     # Service token (CLI, automation): `Authorization: Bearer <token>` acts as admin.
     api_token: str | None = None
+    # The operator says TLS is terminated in front of the web host (a reverse proxy);
+    # without it a web host beyond loopback serves passwords and cookies in clear.
+    tls_proxy: bool = False
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for a loopback name or address (127.0.0.0/8, ::1); "" and 0.0.0.0 are not."""
+    if host.strip().lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip().strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1 from a dual-stack socket
+    return address.is_loopback
 
 
 @dataclass(frozen=True)
@@ -280,6 +334,11 @@ class Config:
         return self.asterisk.instance_dir / "log" / "cel.jsonl"
 
     @property
+    def secrets_path(self) -> Path:
+        """The per-install secrets (mode 0600), written by `ensure_secrets`."""
+        return self.state_dir / SECRETS_FILE
+
+    @property
     def recordings_dir(self) -> Path:
         """Host path of Asterisk's recordings.
 
@@ -293,6 +352,9 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
     """Build the configuration from `CALLCENTER_*` environment variables."""
     env = os.environ if environ is None else environ
     state = _state_dir(env)
+    # The environment wins; the per-install file fills in what it does not set.
+    file_secrets = read_secrets(state / SECRETS_FILE)
+    env = {**env, **{k: v for k, v in file_secrets.items() if not env.get(k)}}
     contexts = tuple(
         c.strip()
         for c in env.get("CALLCENTER_INBOUND_CONTEXTS", "from-callers,inbound").split(",")
@@ -316,7 +378,7 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
             host=env.get("CALLCENTER_AMI_HOST", "127.0.0.1"),
             port=_int(env, "CALLCENTER_AMI_PORT", 5038),
             username=env.get("CALLCENTER_AMI_USER", "callcenter"),
-            secret=env.get("CALLCENTER_AMI_SECRET", "callcenter-dev-secret"),
+            secret=_secret(env, "CALLCENTER_AMI_SECRET", DEV_AMI_SECRET),
             ping_interval=_float(env, "CALLCENTER_AMI_PING_INTERVAL", 5.0),
             reconcile_interval=_float(env, "CALLCENTER_AMI_RECONCILE_INTERVAL", 60.0),
         ),
@@ -331,7 +393,7 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
             rtp_end=_int(env, "CALLCENTER_RTP_END", 10999),
             inbound_number=env.get("CALLCENTER_INBOUND_NUMBER", "600"),
             instance_name=env.get("CALLCENTER_ASTERISK_INSTANCE_NAME", "dev"),
-            sip_password=env.get("CALLCENTER_SIP_PASSWORD", "callcenter-dev-sip"),
+            sip_password=_secret(env, "CALLCENTER_SIP_PASSWORD", DEV_SIP_PASSWORD),
         ),
         ring=RingConfig(
             cadence_seconds=_float(env, "CALLCENTER_RING_CADENCE", 5.0),
@@ -348,7 +410,8 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         web=WebConfig(
             host=env.get("CALLCENTER_WEB_HOST", "127.0.0.1"),
             port=_int(env, "CALLCENTER_WEB_PORT", 8080),
-            api_token=env.get("CALLCENTER_API_TOKEN") or None,
+            api_token=_secret(env, "CALLCENTER_API_TOKEN", "") or None,
+            tls_proxy=_flag(env, "CALLCENTER_TLS_PROXY", False),
         ),
         state_dir=state,
         ops=OpsConfig(log_format=log_format, min_free_mb=min_free_mb),
@@ -435,7 +498,7 @@ def _auth(env: Mapping[str, str]) -> AuthConfig:
         raise ConfigError("CALLCENTER_LOGIN_MAX_FAILURES and _IP_MAX_FAILURES must be at least 1")
     lockout = _float(env, "CALLCENTER_LOGIN_LOCKOUT_SECONDS", 60.0)
     return AuthConfig(
-        cookie_secure=_flag(env, "CALLCENTER_COOKIE_SECURE", host not in LOOPBACK_HOSTS),
+        cookie_secure=_flag(env, "CALLCENTER_COOKIE_SECURE", not is_loopback(host)),
         session_idle=_float(env, "CALLCENTER_SESSION_IDLE_MINUTES", 120.0) * 60.0,
         session_max=_float(env, "CALLCENTER_SESSION_MAX_HOURS", 12.0) * 3600.0,
         password_min_length=min_length,
@@ -489,6 +552,7 @@ def _router(env: Mapping[str, str]) -> RouterConfig:
     return RouterConfig(
         agi_host=env.get("CALLCENTER_AGI_HOST", "127.0.0.1"),
         agi_port=_int(env, "CALLCENTER_AGI_PORT", 4573),
+        agi_key=_secret(env, "CALLCENTER_AGI_KEY", ""),
         skill=env.get("CALLCENTER_INBOUND_SKILL", "support") or "support",
         max_ring_per_agent=_float(env, "CALLCENTER_MAX_RING_PER_AGENT", 10.0),
         min_ring=_float(env, "CALLCENTER_MIN_RING", 2.0),
@@ -502,7 +566,7 @@ def _router(env: Mapping[str, str]) -> RouterConfig:
         timezone=timezone,
         position_every=max(1, _int(env, "CALLCENTER_POSITION_EVERY", 5)),
         max_dead_air=_float(env, "CALLCENTER_MAX_DEAD_AIR", 3.0),
-        staff_prompt=env.get("CALLCENTER_STAFF_PROMPT", "工號{staff_no}為您服務"),
+        staff_prompt=env.get("CALLCENTER_STAFF_PROMPT", "工號{staff_no}"),
         prompt_voice=env.get("CALLCENTER_PROMPT_VOICE", "cmn"),
     )
 
@@ -559,3 +623,126 @@ def _qa(env: Mapping[str, str]) -> QaConfig:
         retention_days=retention,
         housekeeping_minutes=_float(env, "CALLCENTER_QA_HOUSEKEEPING_MINUTES", 60.0),
     )
+
+
+# -- per-install secrets ------------------------------------------------------------------
+
+
+def _secret(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or ""
+    if not value:
+        return default
+    if value in (DEV_AMI_SECRET, DEV_SIP_PASSWORD):
+        return value  # refused where it matters (serve, render), with a clearer message
+    if not _SECRET_CHARS.fullmatch(value):
+        raise ConfigError(
+            f"{name} must be 8-256 characters of letters, digits and ._~+/=:@%- "
+            "(it goes into Asterisk's config and the AGI URL)"
+        )
+    return value
+
+
+def read_secrets(path: Path) -> dict[str, str]:
+    """The `NAME=value` lines of the secrets file; {} when there is none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read the secrets file {path}: {exc.strerror}") from None
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or name.strip() not in SECRET_VARIABLES:
+            raise ConfigError(
+                f"{path}:{number}: expected NAME=value with NAME one of "
+                f"{', '.join(SECRET_VARIABLES)}"
+            )
+        found[name.strip()] = value.strip()
+    return found
+
+
+def generate_secret() -> str:
+    """A random secret in the characters every consumer accepts (URL-safe base64)."""
+    return _secrets.token_urlsafe(32)
+
+
+def ensure_state_dir(state_dir: Path) -> Path:
+    """The state directory, created 0700 (it holds secrets, the database and recordings)."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(PermissionError):  # not ours: leave it, doctor reports it
+        if state_dir.stat().st_mode & 0o077:
+            state_dir.chmod(0o700)
+    return state_dir
+
+
+def ensure_secrets(state_dir: Path) -> Path:
+    """Create the per-install secrets file (0600) when missing, or add the secrets it lacks.
+
+    Existing values are never changed (Asterisk's rendered config and the CLI use them).
+    An `api-token` file from before keeps its token, so scripts that read it still work.
+    Written to a private temporary file and renamed, so a reader never sees half a file.
+    """
+    ensure_state_dir(state_dir)
+    path = state_dir / SECRETS_FILE
+    current = read_secrets(path)
+    missing = [name for name in SECRET_VARIABLES if not current.get(name)]
+    if not missing:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return path
+    values = dict(current)
+    legacy = state_dir / "api-token"
+    for name in missing:
+        value = generate_secret()
+        if name == "CALLCENTER_API_TOKEN" and legacy.is_file():
+            value = legacy.read_text(encoding="utf-8").strip() or value
+        values[name] = value
+    lines = [
+        "# Per-install secrets of this callcenter (mode 0600). Environment variables of",
+        "# the same name win. Changing one: edit it, then `callcenter asterisk restart`.",
+        *(f"{name}={values[name]}" for name in SECRET_VARIABLES),
+    ]
+    tmp = path.with_name(f".{SECRETS_FILE}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def with_install_secrets(environ: Mapping[str, str] | None = None) -> Config:
+    """`load`, after creating the per-install secrets file if it is missing.
+
+    For the commands that run or render the telephony side (`serve`, `asterisk
+    start`): a newcomer's first `scripts/run` gets random secrets, not defaults.
+    """
+    env = os.environ if environ is None else environ
+    ensure_secrets(_state_dir(env))
+    return load(env)
+
+
+def dev_secrets_in_use(config: Config) -> list[str]:
+    """The settings still at a development default (or missing): what `require_secrets` refuses."""
+    found = []
+    if config.ami.secret in (DEV_AMI_SECRET, DEV_SIP_PASSWORD):
+        found.append("CALLCENTER_AMI_SECRET")
+    if config.asterisk.sip_password in (DEV_AMI_SECRET, DEV_SIP_PASSWORD):
+        found.append("CALLCENTER_SIP_PASSWORD")
+    if not config.router.agi_key:
+        found.append("CALLCENTER_AGI_KEY")
+    return found
+
+
+def require_secrets(config: Config, *, what: str) -> None:
+    """Refuse to run or render with a development default secret (a ConfigError: exit 2)."""
+    weak = dev_secrets_in_use(config)
+    if weak:
+        raise ConfigError(
+            f"{what} refuses the development default or missing {', '.join(weak)}: unset "
+            f"the variable to use the per-install value in {config.secrets_path} (made by "
+            "`callcenter asterisk start` or `callcenter serve`), or set a random one"
+        )

@@ -37,7 +37,7 @@ from callcenter.kernel.web.access import PUBLIC
 from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.keys import CONFIG
 from callcenter.kernel.web.pages import html_response, pick_lang
-from callcenter.kernel.web.request import json_object
+from callcenter.kernel.web.request import form_data, json_object
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "bad-field", "username and password are required (strings)")
     else:
-        form = await request.post()
+        form = await form_data(request)
         username = _text(form.get("username"))
         password = _text(form.get("password"))
         next_path = safe_next(form.get("next"))

@@ -8,6 +8,7 @@ res_pjsip; no hand-edited configuration. Endpoints the versioned
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -52,6 +53,9 @@ def write_endpoints(config_dir: Path, lib_dir: Path, agents: Iterable[Agent]) ->
         return False
     lib_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(text)
+    tmp.unlink(missing_ok=True)
+    # Asterisk's config is private like the rest of the instance (issue 19: file modes).
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(text)
     tmp.replace(target)
     return True

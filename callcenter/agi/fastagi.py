@@ -7,15 +7,22 @@ with `SET VARIABLE` commands (each acknowledged by `200 result=1`) before
 closing, which ends the AGI with AGISTATUS=SUCCESS. One round trip of decisions
 per request keeps the dialplan in charge of the channel: nothing here blocks a
 call, and if the server is gone the dialplan's fallback takes over.
+
+Any local process can connect to the port, so every request must carry the
+per-install key the dialplan puts in the URL (`agi://host:port/route?key=K`;
+Asterisk 22 sends `agi_network_script: route?key=K`). A request without the
+right key is refused before any handler runs: counted, logged with the peer's
+address, and closed without an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +36,11 @@ class AgiError(RuntimeError):
 
 @dataclass(frozen=True)
 class AgiRequest:
-    script: str
+    script: str  # without the query: "route"
     args: tuple[str, ...]
     env: Mapping[str, str]
+    # The URL's query parameters, raw (no %-decoding: the key is compared byte for byte).
+    query: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def channel(self) -> str:
@@ -48,19 +57,40 @@ class AgiRequest:
 Handler = Callable[[AgiRequest], Awaitable[Mapping[str, str]]]
 
 
+def parse_query(query: str) -> dict[str, str]:
+    """`a=1&b=2` -> {"a": "1", "b": "2"}; a name given twice is an error (which one counts?)."""
+    found: dict[str, str] = {}
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if name in found:
+            raise AgiError(f"query parameter {name!r} given twice")
+        found[name] = value
+    return found
+
+
 def parse_env(lines: list[str]) -> AgiRequest:
     env: dict[str, str] = {}
     for line in lines:
         key, sep, value = line.partition(":")
         if sep:
             env[key.strip()] = value.strip()
-    script = env.get("agi_network_script", "").strip("/")
+    script, _, query = env.get("agi_network_script", "").partition("?")
     args = []
     index = 1
     while f"agi_arg_{index}" in env:
         args.append(env[f"agi_arg_{index}"])
         index += 1
-    return AgiRequest(script=script, args=tuple(args), env=env)
+    return AgiRequest(script=script.strip("/"), args=tuple(args), env=env, query=parse_query(query))
+
+
+def key_matches(request: AgiRequest, key: str) -> bool:
+    """Constant-time comparison of the request's `key` parameter with ours."""
+    offered = request.query.get("key")
+    if offered is None or not key:
+        return False
+    return hmac.compare_digest(offered.encode(), key.encode())
 
 
 def quote(value: str) -> str:
@@ -69,12 +99,16 @@ def quote(value: str) -> str:
 
 
 class FastAgiServer:
-    def __init__(self, host: str, port: int, handlers: Mapping[str, Handler]) -> None:
+    def __init__(self, host: str, port: int, handlers: Mapping[str, Handler], *, key: str) -> None:
+        if not key:
+            raise ValueError("FastAgiServer needs the per-install AGI key (CALLCENTER_AGI_KEY)")
         self._host, self._port = host, port
         self._handlers = dict(handlers)
+        self._key = key
         self._server: asyncio.Server | None = None
         self.requests = 0
         self.failures = 0
+        self.refused = 0  # requests without the right key: a local process knocking
 
     @property
     def port(self) -> int:
@@ -106,9 +140,18 @@ class FastAgiServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(_read_env(reader), READ_TIMEOUT)
+            if not key_matches(request, self._key):
+                self.refused += 1
+                log.warning(
+                    "FastAGI request for %r from %s refused: %s key",
+                    request.script[:64],
+                    _peer(writer),
+                    "wrong" if "key" in request.query else "no",
+                )
+                return
             handler = self._handlers.get(request.script)
             if handler is None:
-                raise AgiError(f"no FastAGI script {request.script!r}")
+                raise ValueError(f"no FastAGI script {request.script!r}")
             self.requests += 1
             variables = await handler(request)
             # One command at a time: res_agi reads one line per command and drops
@@ -121,7 +164,11 @@ class FastAgiServer:
                     # 511: the channel hung up meanwhile; nothing more to tell it.
                     log.debug("AGI %s: SET VARIABLE %s -> %r", request.script, name, reply)
                     break
-        except (AgiError, ValueError) as exc:
+        except AgiError as exc:
+            # Before the key was checked (a malformed environment): refused, no answer.
+            self.refused += 1
+            log.warning("FastAGI request from %s refused: %s", _peer(writer), exc)
+        except ValueError as exc:
             self.failures += 1
             log.warning("FastAGI request refused: %s", exc)
             writer.write(f"VERBOSE {quote(str(exc))} 1\n".encode())
@@ -135,6 +182,13 @@ class FastAgiServer:
             with contextlib.suppress(Exception):
                 writer.close()
                 await writer.wait_closed()
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return str(peer or "unknown peer")
 
 
 async def _read_env(reader: asyncio.StreamReader) -> AgiRequest:

@@ -7,6 +7,7 @@ keeps the first value of each key in a dict for fast lookups and the rest in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 _UNKNOWN = frozenset({"", "<unknown>", "<Unknown>", "unknown"})
@@ -85,14 +86,16 @@ class Message:
 
     @property
     def timestamp(self) -> float | None:
-        """`Timestamp` (epoch seconds, microsecond precision) when manager.conf enables it."""
+        """`Timestamp` (epoch seconds, microsecond precision) when manager.conf enables it;
+        None when it is no finite number (`inf`, `nan` and `1e400` parse as floats)."""
         raw = self.headers.get("Timestamp")
         if raw is None:
             return None
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
             return None
+        return value if math.isfinite(value) else None
 
     def __repr__(self) -> str:
         kind = self.name or self.headers.get("Response", "?")

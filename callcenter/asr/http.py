@@ -25,6 +25,7 @@ from callcenter.asr.service import transcript_view
 from callcenter.asr.transcript_export import transcript_text
 from callcenter.asr.vosk_engine import NO_MODEL_MESSAGE
 from callcenter.audit.domain import AuditEntry
+from callcenter.audit.http import audit_refusals
 from callcenter.audit.service import AuditLog
 from callcenter.kernel.roles import STAFF
 from callcenter.kernel.web import access
@@ -121,7 +122,9 @@ def setup_transcript_routes(app: web.Application) -> None:
         get_transcript,
         roles=STAFF,
         summary="a call's transcript per leg (masked) with the script checks (inspectors:"
-        " assigned calls only); ?format=txt exports it, audited",
+        " assigned calls only); ?format=txt exports it, audited, refusals too",
+        rows="transcripts",
+        on_refused=audit_refusals("transcript", "linkedid"),
     )
     r(
         "GET",
@@ -129,5 +132,7 @@ def setup_transcript_routes(app: web.Application) -> None:
         get_checks,
         roles=STAFF,
         summary="a call's script checks and the checks that need no ASR (suggestions, not scores)",
+        rows="transcripts",
+        on_refused=audit_refusals("transcript", "linkedid"),
     )
     r("GET", "/api/asr/status", asr_status, roles=STAFF, summary="ASR model, backlog and workers")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from callcenter.config import Config
+from callcenter.config import Config, with_install_secrets
 from callcenter.kernel.commands import Subparsers
 
 
@@ -22,6 +22,9 @@ def cmd_asterisk(config: Config, args: argparse.Namespace) -> int:
     from callcenter.asterisk import runtime
 
     action = args.asterisk_action
+    if action in ("install", "start", "restart"):
+        # Read again from the same environment, now with the per-install secrets file.
+        config = with_install_secrets()
     if action == "install":
         print(runtime.install(config))
     elif action == "start":

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import shutil
+import stat
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,9 +20,12 @@ from pathlib import Path
 from callcenter.asterisk.instance import AsteriskRuntimeError, Instance
 from callcenter.asterisk.prompts import PromptError, render_prompt
 from callcenter.config import (
+    DEV_AMI_SECRET,
+    DEV_SIP_PASSWORD,
     AmiConfig,
     AsteriskConfig,
     CallbackConfig,
+    ConfigError,
     RingConfig,
     RouterConfig,
 )
@@ -36,6 +41,58 @@ CLOSED_TEXT = "We are closed now. Please leave a message after the tone, and we 
 # Where Debian puts Asterisk's modules and shared data (same in host and chroot).
 DATA_DIR = "/usr/share/asterisk"
 MODULE_GLOB = "usr/lib/*/asterisk/modules"
+
+
+# The instance's own directories (all 0700).
+INSTANCE_DIRS = ("etc", "run", "log", "spool", "lib", "recordings", "sounds")
+
+
+def refuse_dev_secrets(
+    asterisk: AsteriskConfig, ami: AmiConfig, router: RouterConfig | None
+) -> None:
+    """No rendered Asterisk accepts the secrets printed in this repository (a ConfigError)."""
+    weak = [
+        name
+        for name, value in (
+            ("CALLCENTER_AMI_SECRET", ami.secret),
+            ("CALLCENTER_SIP_PASSWORD", asterisk.sip_password),
+        )
+        if value in (DEV_AMI_SECRET, DEV_SIP_PASSWORD)
+    ]
+    if router is None or not router.agi_key:
+        weak.append("CALLCENTER_AGI_KEY")
+    if weak:
+        raise ConfigError(
+            f"rendering Asterisk's config refuses the development default or missing "
+            f"{', '.join(weak)}: unset the variable to use the per-install secrets file "
+            "(made by `callcenter asterisk start`), or set a random value"
+        )
+
+
+def private_dir(path: Path) -> bool:
+    """Create `path` 0700, or tighten it to 0700; True when it was open to others before."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+        return True
+    return False
+
+
+def tighten_tree(root: Path) -> int:
+    """Take group and other bits off everything below `root`; returns how many changed.
+
+    For an instance from before file modes: Asterisk wrote its logs and
+    recordings 0644 in 0755 directories then. Symlinks are not followed.
+    """
+    changed = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in (*dirnames, *filenames):
+            path = Path(dirpath) / name
+            st = path.lstat()
+            if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
+                path.chmod(stat.S_IMODE(st.st_mode) & 0o700)  # the owner's bits only
+                changed += 1
+    return changed
 
 
 def render_text(template: str, values: Mapping[str, str], *, name: str = "<template>") -> str:
@@ -93,6 +150,8 @@ def template_values(
         "GREETING": greeting,
         "MOH_DIR": moh_dir,
         "AGI_PORT": str((router or RouterConfig()).agi_port),
+        # The FastAGI server refuses requests without it (callcenter.agi.fastagi).
+        "AGI_KEY": (router or RouterConfig()).agi_key,
         "CALLER_ID": (callbacks or CallbackConfig()).caller_id,
         # ${CC_NUMBER} is the customer's (normalised) number, set by the backend.
         "CALLBACK_DIAL": (callbacks or CallbackConfig()).dial.replace("{number}", "${CC_NUMBER}"),
@@ -168,11 +227,21 @@ def render(
     """Write the instance's config (and its directories); return the config dir.
 
     The config dir is replaced as a whole, so a template removed from
-    `dialplans/` does not linger in the instance.
+    `dialplans/` does not linger in the instance. Everything is private
+    (directories 0700, files 0600): the config holds the AMI secret, the SIP
+    password and the AGI key, and the logs and recordings hold calls.
     """
-    for sub in ("etc", "run", "log", "spool", "lib", "recordings", "sounds"):
-        instance.host(sub).mkdir(parents=True, exist_ok=True)
+    refuse_dev_secrets(asterisk, ami, router)
+    private_dir(instance.root)
+    for sub in INSTANCE_DIRS:
+        # Logs are few files, so always; the recordings only once, when their directory
+        # shows they were written before file modes (a walk of a year of calls costs).
+        if private_dir(instance.host(sub)) or sub == "log":
+            changed = tighten_tree(instance.host(sub))
+            if changed:
+                log.info("made %d files and directories in %s private", changed, sub)
     greeting, moh, prompts = _make_sounds(instance, router)
+    tighten_tree(instance.sounds_host_dir)  # made by this process, whatever its umask
     values = template_values(
         asterisk,
         ami,
@@ -187,11 +256,12 @@ def render(
     )
     staging = instance.root / ".etc.new"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    staging.mkdir(mode=0o700)
     for template in sorted(templates.glob("*.conf")):
         text = render_text(template.read_text(), values, name=template.name)
-        (staging / template.name).write_text(text)
-    (staging / "manager.conf").chmod(0o600)  # it holds the AMI secret
+        fd = os.open(staging / template.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
     shutil.rmtree(instance.config_dir, ignore_errors=True)
     staging.rename(instance.config_dir)
     return instance.config_dir

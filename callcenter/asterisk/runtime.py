@@ -19,7 +19,7 @@ from pathlib import Path
 from callcenter.asterisk import install as _install
 from callcenter.asterisk import render as _render
 from callcenter.asterisk.instance import AsteriskRuntimeError, Instance, instance_for
-from callcenter.config import AsteriskConfig, Config
+from callcenter.config import AsteriskConfig, Config, ensure_state_dir
 
 __all__ = [
     "AsteriskRuntimeError",
@@ -37,6 +37,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BOOT_TIMEOUT = 60.0
+ASTERISK_UMASK = 0o077
 STOP_TIMEOUT = 15.0
 
 
@@ -59,6 +60,7 @@ class Status:
 def render(config: Config) -> Instance:
     """Render the config into the instance and link `instance_dir` to it."""
     instance = instance_for(config.asterisk)
+    ensure_state_dir(config.state_dir)
     _render.render(
         config.asterisk,
         config.ami,
@@ -162,10 +164,17 @@ def start(config: Config, *, timeout: float = BOOT_TIMEOUT) -> Instance:
         _install.ensure_devices(instance.chroot_dir)
     instance.pid_file.unlink(missing_ok=True)
     startup_log = instance.log_dir / "startup.log"
-    with startup_log.open("w") as out:
-        # Without -f Asterisk daemonizes: the parent exits once the child runs.
+    fd = os.open(startup_log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        # Without -f Asterisk daemonizes: the parent exits once the child runs. umask 077:
+        # what it writes (recordings, cel.jsonl, logs, astdb, sockets) is for its owner only.
         proc = subprocess.run(
-            instance.command(), stdout=out, stderr=subprocess.STDOUT, timeout=30, check=False
+            instance.command(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=30,
+            check=False,
+            umask=ASTERISK_UMASK,
         )
     if proc.returncode != 0:
         raise AsteriskRuntimeError(f"asterisk exited with {proc.returncode}\n{log_tail(instance)}")

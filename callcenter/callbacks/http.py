@@ -6,20 +6,22 @@ import contextlib
 import functools
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from callcenter.agents.keys import AGENTS
 from callcenter.callbacks.keys import CALLBACKS, SCHEDULE, SURVEYS
-from callcenter.callbacks.numbers import CallbackError
+from callcenter.callbacks.numbers import CallbackError, normalize_number
 from callcenter.callbacks.requests import Callback, Purpose, Status, callback_json
 from callcenter.calls.keys import REPOSITORY
-from callcenter.kernel.roles import EVERYONE, MANAGERS, STAFF
+from callcenter.kernel.roles import MANAGERS, STAFF, Role
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
-from callcenter.kernel.web.request import json_object
+from callcenter.kernel.web.request import id_param, json_object, timestamp_value
+
+# Agents (their own) and managers; not QA, which sees only the calls assigned to it.
+CALLBACK_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
 
 
 @contextlib.contextmanager
@@ -33,27 +35,12 @@ def _without_details() -> Iterator[None]:
 
 
 def _time(value: object, name: str) -> float:
-    """An epoch number or an ISO 8601 time with its offset."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is not None:
-                return parsed.timestamp()
-    raise ApiError(
-        400, "bad-field", f"{name} must be an epoch or an ISO time with its offset", field=name
-    )
+    """An epoch number or an ISO 8601 time with its offset, finite and within 1970-2100."""
+    return timestamp_value(value, name)
 
 
 def _id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["callback_id"])
-    except ValueError:
-        raise ApiError(400, "bad-parameter", "the callback id must be an integer") from None
+    return id_param(request, "callback_id")
 
 
 async def list_callbacks(request: web.Request) -> web.Response:
@@ -107,13 +94,31 @@ async def create_callback(request: web.Request) -> web.Response:
         if not isinstance(body["case_id"], int) or isinstance(body["case_id"], bool):
             raise ApiError(400, "bad-field", "case_id must be an integer", field="case_id")
         details["case_id"] = body["case_id"]
+    own = access.agent_scope(request)
+    if own is not None and "case_id" in details:
+        owned = {c.id for c in await request.app[AGENTS].list_cases() if c.owner == own}
+        if details["case_id"] not in owned:  # another's case: as if there were none
+            raise ApiError(
+                404, "case-not-found", f"no case {details['case_id']} of yours", field="case_id"
+            )
     with _without_details():
         callback, merged = await request.app[CALLBACKS].request(
             number, purpose, time.time(), request.app[SCHEDULE], **details
         )
+    if merged and own is not None and not await _agents_own(request, own, [callback]):
+        # Merged into a callback the agent may not list: the request is kept, the row
+        # stays unseen (row rule "callbacks").
+        return web.json_response(_receipt(callback, normalize_number(number), purpose))
     return web.json_response(
         {**callback_json(callback), "merged": merged}, status=200 if merged else 201
     )
+
+
+def _receipt(callback: Callback, number: str, purpose: str) -> dict[str, Any]:
+    """The answer's shape with only what the requester said: no id, status, call or case."""
+    shown: dict[str, Any] = dict.fromkeys(callback_json(callback))
+    shown.update(number=number, purpose=purpose, notes=[], merged=True, visible=False)
+    return shown
 
 
 async def cancel_callback(request: web.Request) -> web.Response:
@@ -149,10 +154,7 @@ async def list_surveys(request: web.Request) -> web.Response:
 
 async def close_case(request: web.Request) -> web.Response:
     """A supervisor closes a case without a satisfied follow-up (their decision, logged)."""
-    try:
-        case_id = int(request.match_info["case_id"])
-    except ValueError:
-        raise ApiError(400, "bad-parameter", "the case id must be an integer") from None
+    case_id = id_param(request, "case_id")
     reason = (await json_object(request)).get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise ApiError(400, "bad-field", "a supervisor's closing needs a reason", field="reason")
@@ -169,10 +171,18 @@ def setup_callback_routes(app: web.Application) -> None:
         "GET",
         "/api/callbacks",
         list_callbacks,
-        roles=EVERYONE,
+        roles=CALLBACK_ROLES,
         summary="the callback queue (agents: their cases' and calls' callbacks)",
+        rows="callbacks",
     )
-    r("POST", "/api/callbacks", create_callback, roles=EVERYONE, summary="queue a callback")
+    r(
+        "POST",
+        "/api/callbacks",
+        create_callback,
+        roles=CALLBACK_ROLES,
+        summary="queue a callback (agents: one merged into another's is answered without it)",
+        rows="callbacks",
+    )
     r(
         "POST",
         "/api/callbacks/{callback_id}/cancel",

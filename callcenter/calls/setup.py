@@ -16,7 +16,8 @@ from aiohttp import web
 
 from callcenter.ami.client import AmiClient
 from callcenter.calls.http import setup_call_routes
-from callcenter.calls.keys import CALLLOG, RECORD_SINK, REPOSITORY, WRITER
+from callcenter.calls.keys import CALL_SCOPE, CALLLOG, RECORD_SINK, REPOSITORY, WRITER
+from callcenter.calls.scope import CallScope
 from callcenter.calls.service import CallLogService, TrailSource
 from callcenter.calls.sink import FanOut
 from callcenter.calls.store import CallRepository
@@ -39,6 +40,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     writer = CallWriter(repository, app[CONFIG].database)
     await writer.start()
     app[REPOSITORY] = repository
+    app[CALL_SCOPE] = CallScope(repository)
     app[WRITER] = writer
     try:
         yield

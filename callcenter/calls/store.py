@@ -48,6 +48,8 @@ def _call_row(record: CallRecord) -> dict[str, Any]:
         "outcome": record.outcome.value,
         "hangup_cause": record.hangup_cause,
         "notes": list(record.notes),
+        "wait_seconds": record.wait_seconds,
+        "system_wait_seconds": record.system_wait_seconds,
     }
 
 
@@ -83,6 +85,8 @@ def _segment_key(segment: RecordingSegment) -> tuple[str, str, str]:
 # feature knows (its state log and wrap-ups) and sets it at its setup; without it an agent
 # account owns no call.
 HandledBy = Callable[[sa.ColumnElement[str], str], sa.ColumnElement[bool]]
+# Which calls a reader may see, as a condition on a call's linkedid (calls.scope builds it).
+CallFilter = Callable[[sa.ColumnElement[str]], sa.ColumnElement[bool]]
 
 
 def _no_calls(linkedid: sa.ColumnElement[str], staff_no: str) -> sa.ColumnElement[bool]:
@@ -106,6 +110,12 @@ class CallRepository:
                 self._handled_by = _no_calls
 
         return unset
+
+    def handled_condition(
+        self, linkedid: sa.ColumnElement[str], staff_no: str
+    ) -> sa.ColumnElement[bool]:
+        """Whether the agent handled the call of `linkedid`: the rule `set_handled_by` gave."""
+        return self._handled_by(linkedid, staff_no)
 
     @property
     def session_factory(self) -> async_sessionmaker[AsyncSession]:
@@ -189,12 +199,16 @@ class CallRepository:
         offset: int = 0,
         since: float | None = None,
         handled_by: str | None = None,
+        where: CallFilter | None = None,
     ) -> list[CallRecord]:
         """Calls in arrival order (epoch `since` inclusive); calls with no arrival time last.
 
-        `handled_by` (a staff number) keeps only that agent's calls (see `set_handled_by`).
+        `handled_by` (a staff number) keeps only that agent's calls (see `set_handled_by`),
+        `where` only the calls a reader may see (`callcenter.calls.scope`).
         """
         query = sa.select(calls_table)
+        if where is not None:
+            query = query.where(where(calls_table.c.linkedid))
         if since is not None:
             query = query.where(calls_table.c.arrived_at >= to_datetime(since))
         if handled_by is not None:
@@ -216,6 +230,17 @@ class CallRepository:
             return set()
         query = sa.select(calls_table.c.linkedid).where(
             calls_table.c.linkedid.in_(wanted), self._handled_by(calls_table.c.linkedid, staff_no)
+        )
+        async with self._session_factory() as session:
+            return set((await session.scalars(query)).all())
+
+    async def visible(self, linkedids: Iterable[str], where: CallFilter) -> set[str]:
+        """Which of these calls exist and pass `where` (a reader's row rule)."""
+        wanted = sorted(set(linkedids))
+        if not wanted:
+            return set()
+        query = sa.select(calls_table.c.linkedid).where(
+            calls_table.c.linkedid.in_(wanted), where(calls_table.c.linkedid)
         )
         async with self._session_factory() as session:
             return set((await session.scalars(query)).all())

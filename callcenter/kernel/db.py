@@ -6,7 +6,10 @@ database): `sqlite+aiosqlite:///path` and `postgresql+asyncpg://...`.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -77,8 +80,26 @@ def create_engine(
     options.update(kwargs)
     engine = _create_async_engine(parsed, **options)
     if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+            private_sqlite_file(Path(parsed.database))
         _install_sqlite_pragmas(engine, sqlite_busy_timeout_ms)
     return engine
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 (or tighten it), so its -wal and -shm are 0600 too.
+
+    SQLite gives the journal files its database file's mode; the file holds
+    every call, wrap-up note and account of the center.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        return  # a missing directory or no permission: SQLite's own error says it
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:

@@ -27,7 +27,13 @@ from pathlib import Path
 
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiActionFailed, AmiAuthError, AmiError, AmiFatalError
-from callcenter.config import AmiConfig, AsteriskConfig, Config
+from callcenter.config import (
+    AmiConfig,
+    AsteriskConfig,
+    Config,
+    dev_secrets_in_use,
+    is_loopback,
+)
 from callcenter.kernel.clock import Clock
 from callcenter.kernel.db import safe_url
 
@@ -251,6 +257,52 @@ def evaluate_asr_model(path: Path | None, exists: bool) -> CheckResult:
 # -- output --------------------------------------------------------------------------------
 
 _LABELS = {CheckStatus.OK: "ok", CheckStatus.FAIL: "FAIL", CheckStatus.SKIP: "skip"}
+
+
+def evaluate_secrets(weak: Sequence[str], path: Path, mode: int | None) -> CheckResult:
+    """Development defaults refused by `serve`, and a secrets file others can read."""
+    if weak:
+        return failed(
+            "secrets",
+            f"development default or missing: {', '.join(weak)}",
+            f"unset them to use the per-install values in {path} (made by `callcenter "
+            "asterisk start` or `callcenter serve`), or set random ones",
+        )
+    if mode is not None and mode & 0o077:
+        return failed(
+            "secrets",
+            f"{path} is readable by others (mode {mode & 0o777:04o})",
+            f"chmod 600 {path}",
+        )
+    where = f"per-install, {path}" if mode is not None else "from the environment"
+    return passed("secrets", f"AMI, SIP, API token and AGI key set ({where})")
+
+
+def evaluate_file_modes(modes: Sequence[tuple[Path, int]]) -> CheckResult:
+    """State, database, Asterisk's config, logs and recordings: nothing for group or others."""
+    loose = [f"{path} ({mode & 0o777:04o})" for path, mode in modes if mode & 0o077]
+    if loose:
+        shown = ", ".join(loose[:5]) + (f" and {len(loose) - 5} more" if len(loose) > 5 else "")
+        return failed(
+            "file-modes",
+            f"open to other users: {shown}",
+            "`callcenter asterisk restart` tightens the instance; `chmod -R go= PATH` the rest",
+        )
+    return passed("file-modes", f"{len(modes)} state paths private (0600 files, 0700 dirs)")
+
+
+def evaluate_exposure(host: str, tls_proxy: bool) -> CheckResult:
+    """A web host beyond loopback without TLS in front sends passwords and cookies in clear."""
+    if is_loopback(host):
+        return passed("web-exposure", f"web host {host} is loopback only")
+    if tls_proxy:
+        return passed("web-exposure", f"web host {host} behind a TLS proxy (CALLCENTER_TLS_PROXY)")
+    return failed(
+        "web-exposure",
+        f"CALLCENTER_WEB_HOST={host} serves plain HTTP beyond this machine",
+        "put a TLS-terminating proxy in front and set CALLCENTER_TLS_PROXY=1, "
+        "or set CALLCENTER_WEB_HOST=127.0.0.1",
+    )
 
 
 def format_plain(results: Sequence[CheckResult]) -> str:
@@ -479,6 +531,56 @@ def check_asr_model(path: Path | None) -> CheckResult:
     return evaluate_asr_model(path, path is not None and path.exists())
 
 
+def check_secrets(config: Config) -> CheckResult:
+    path = config.secrets_path
+    try:
+        mode: int | None = path.stat().st_mode
+    except OSError:
+        mode = None
+    return evaluate_secrets(dev_secrets_in_use(config), path, mode)
+
+
+# Enough of the recordings tree to catch files from before file modes, without a full walk.
+MODE_SAMPLE = 500
+
+
+def private_paths(config: Config) -> list[Path]:
+    """Blocking: the state paths that must be private, those that exist."""
+    from sqlalchemy.engine import make_url
+
+    from callcenter.asterisk.instance import instance_for
+
+    paths = [config.state_dir, config.secrets_path]
+    with contextlib.suppress(Exception):
+        url = make_url(config.database.url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            db = Path(str(url.database))
+            paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    with contextlib.suppress(Exception):
+        instance = instance_for(config.asterisk)
+        paths += [instance.root, instance.config_dir, instance.log_dir]
+        for name in ("manager.conf", "pjsip.conf", "extensions.conf"):
+            paths.append(instance.config_dir / name)
+        paths += [config.trail_path, instance.messages_log, config.recordings_dir]
+    sample: list[Path] = []
+    with contextlib.suppress(OSError):
+        for dirpath, dirnames, filenames in os.walk(config.recordings_dir):
+            here = Path(dirpath)
+            sample += [here / name for name in (*dirnames, *filenames)]
+            if len(sample) >= MODE_SAMPLE:
+                break
+    return [path for path in paths + sample[:MODE_SAMPLE] if path.exists()]
+
+
+def check_file_modes(config: Config) -> CheckResult:
+    """Blocking: stats the state paths."""
+    modes = []
+    for path in private_paths(config):
+        with contextlib.suppress(OSError):
+            modes.append((path, path.stat().st_mode))
+    return evaluate_file_modes(modes)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else "no message"
@@ -515,4 +617,7 @@ async def run_checks(
     )
     results.append(await check_database(config.database.url, timeout))
     results.append(check_asr_model(config.asr_model_path))
+    results.append(check_secrets(config))
+    results.append(await asyncio.to_thread(check_file_modes, config))
+    results.append(evaluate_exposure(config.web.host, config.web.tls_proxy))
     return results

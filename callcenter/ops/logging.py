@@ -24,11 +24,34 @@ CONTEXT_FIELDS = ("linkedid", "agent")
 
 REDACTED = "***"
 
-# A run of 7+ digits, optionally after "+", that is not part of a longer word
-# (hex ids) nor of a decimal number (Asterisk uniqueids and linkedids are
-# `<epoch>.<sequence>`, epoch floats). Channel sequence numbers
-# ("PJSIP/2001-00000012") are let through in `mask_phone_numbers`.
-_PHONE = re.compile(r"(?<![A-Za-z0-9_.])\+?\d{7,}(?![A-Za-z0-9_]|\.\d)")
+# Phone numbers as people and programs write them (issue 19): plain runs of 7+ digits,
+# international ones after "+" with any grouping (`+86 139 1234 5678`, `+1.415.555.0100`,
+# `+44 (0)20 7946 0958`), national ones grouped by spaces or dashes (`139-1234-5678`,
+# `0755 1234 5678`), with the area code in parentheses (`(010) 1234-5678`), or dotted the
+# North American way (`415.555.0100`). URL-encoded text (`%2B86%20139...`) is read through
+# its escapes. Not phone numbers: what touches a letter, a dot or a digit on the left (hex
+# ids, the epoch part of `1733240000.123`), decimals (`1795426742.524522`), ports and
+# short counts (under 7 digits), dates and times (`2026-12-03`, `10:00:00`, groups of 2),
+# IPv4 addresses (no 4-digit group), a channel's sequence number (`PJSIP/2001-00000012`)
+# and bare epoch seconds or milliseconds (10 or 13 digits starting with 1: no North
+# American number starts with 1, a Chinese mobile has 11 digits).
+_PHONE = re.compile(
+    r"""
+    (?<![A-Za-z0-9_.])
+    (?:
+        (?P<intl>\+\d{1,4}(?:[\ .\-]?(?:\(\d{1,4}\)|\d{1,8})){1,6})
+      | (?P<paren>\(\d{2,5}\)[\ \-]?\d{3,4}[\ \-]?\d{4})
+      | (?P<dotted>\d{3}\.\d{3}\.\d{4})
+      | (?P<grouped>\d{2,4}(?:[\ \-]\d{3,4}){0,2}[\ \-]\d{4,8})
+      | (?P<plain>\d{7,})
+    )
+    (?![A-Za-z0-9_]|\.\d)
+    """,
+    re.VERBOSE,
+)
+# Digits a number of each kind has (international: E.164's 15 at most).
+_DIGITS_PER_KIND = {"intl": (7, 15), "paren": (9, 13), "dotted": (10, 10), "grouped": (9, 13)}
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 # `scheme://user:password@host`: the password of any URL, configured or not.
 _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)(@)")
 
@@ -36,18 +59,101 @@ _HANDLER_MARK = "_callcenter_handler"
 
 
 def mask_phone_numbers(text: str) -> str:
-    """`+8613800138000` -> `+*********8000`: keep the last four digits of each number."""
+    """`+8613800138000` -> `+*********8000`, `139-1234-5678` -> `***-****-5678`: every
+    digit of a phone number but its last four is masked, separators stay."""
+    if "%" in text and _ESCAPE.search(text):
+        return _mask_encoded(text)
+    return _mask_plain(text)
 
-    def mask(match: re.Match[str]) -> str:
-        number = match.group(0)
+
+def _mask_plain(text: str) -> str:
+    return _PHONE.sub(lambda match: _masked(match, text), text)
+
+
+def _masked(match: re.Match[str], text: str) -> str:
+    number = match.group(0)
+    kind = match.lastgroup or "plain"
+    digits = sum(ch.isdigit() for ch in number)
+    if kind == "plain":
         start = match.start()
         if len(number) == 8 and start > 0 and text[start - 1] == "-":
             return number  # a channel's sequence number: PJSIP/2001-00000012
-        plus = "+" if number.startswith("+") else ""
-        digits = number[len(plus) :]
-        return plus + "*" * (len(digits) - 4) + digits[-4:]
+        if len(number) in (10, 13) and number[0] == "1":
+            return number  # epoch seconds or milliseconds
+        return _hide(number)
+    low, high = _DIGITS_PER_KIND[kind]
+    if digits > high and kind in ("intl", "grouped"):
+        # The grouping ran into what follows (`+8613800138000 15038`): the number is the
+        # groups that fit, the rest is scanned on its own.
+        cut = _cut_after(number, high)
+        if cut == 0:
+            return _hide(number)  # one run of digits, longer than any number: masked
+        head, rest = number[:cut], number[cut:]
+        return _checked(head, kind, low, high) + _mask_plain(rest)
+    return _checked(number, kind, low, high)
 
-    return _PHONE.sub(mask, text)
+
+def _checked(number: str, kind: str, low: int, high: int) -> str:
+    if not low <= sum(ch.isdigit() for ch in number) <= high:
+        return number
+    if kind == "grouped":
+        groups = re.split(r"[ \-]", number)
+        if len(groups) == 2 and "-" in number and len(groups[1]) == 8 and groups[1][0] == "0":
+            return number  # a channel: `2001-00000012`
+    return _hide(number)
+
+
+def _cut_after(number: str, most: int) -> int:
+    """Where the last whole group ends that keeps at most `most` digits."""
+    seen = 0
+    cut = 0
+    for i, ch in enumerate(number):
+        if ch.isdigit():
+            seen += 1
+            if seen > most:
+                break
+            if i + 1 == len(number) or not number[i + 1].isdigit():
+                cut = i + 1
+    return cut
+
+
+def _hide(number: str) -> str:
+    """Every digit but the last four becomes `*`; `+`, spaces, dashes, parentheses stay."""
+    keep = 4
+    out = []
+    for ch in reversed(number):
+        if ch.isdigit():
+            if keep:
+                keep -= 1
+            else:
+                ch = "*"
+        out.append(ch)
+    return "".join(reversed(out))
+
+
+def _mask_encoded(text: str) -> str:
+    """Mask a URL-encoded text as read: `%2B` is a plus, `%20` a space, `%3A` a colon."""
+    units: list[str] = []  # the text in units: one character or one %XX escape each
+    decoded: list[str] = []
+    position = 0
+    for escape in _ESCAPE.finditer(text):
+        for ch in text[position : escape.start()]:
+            units.append(ch)
+            decoded.append(ch)
+        code = int(escape.group(1), 16)
+        units.append(escape.group(0))
+        decoded.append(chr(code) if 0x20 <= code < 0x7F else "\ufffd")
+        position = escape.end()
+    for ch in text[position:]:
+        units.append(ch)
+        decoded.append(ch)
+    plain = "".join(decoded)
+    masked = _mask_plain(plain)
+    # Masking only turns digits into "*", so the decoded and the masked text align.
+    return "".join(
+        "*" if new == "*" and old != "*" else unit
+        for unit, old, new in zip(units, plain, masked, strict=True)
+    )
 
 
 class Redactor:

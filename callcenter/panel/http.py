@@ -9,6 +9,8 @@ callbacks the agent owns and click-to-call.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import html
 import json
@@ -22,8 +24,9 @@ from callcenter.agents.domain import MISSED_CALLS, agent_status_json
 from callcenter.agents.http import STAFF_NO
 from callcenter.agents.keys import AGENTS
 from callcenter.callbacks.keys import SCHEDULE
+from callcenter.callbacks.numbers import normalize_number
 from callcenter.callbacks.requests import callback_json
-from callcenter.calls.keys import REPOSITORY
+from callcenter.calls.keys import CALL_SCOPE, REPOSITORY
 from callcenter.kernel.roles import Role
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
@@ -43,6 +46,7 @@ MAX_NOTES: Final = 4000
 
 # Agents open their own panel, supervisors any agent's (admins always pass); QA has none.
 PANEL_ROLES: Final = frozenset({Role.AGENT, Role.SUPERVISOR})
+CONTACTS: Final = "contacts"  # the row rule (callcenter.kernel.web.rows)
 
 
 # -- wiring ---------------------------------------------------------------------------------
@@ -173,12 +177,36 @@ async def get_pop(request: web.Request) -> web.Response:
     return web.json_response(pop.to_json(time.time()))
 
 
+def _no_contact(number: str) -> ApiError:
+    """Unknown and not the reader's answer alike: nothing tells them apart."""
+    return ApiError(404, "contact-not-found", f"no contact for {number!r}", number=number)
+
+
+async def _may_see_number(request: web.Request, staff_no: str, number: str) -> bool:
+    """The row rule "contacts": an agent sees the numbers of the calls it handled (and of
+    the call on its screen now); managers every number."""
+    where = request.app[CALL_SCOPE].where(access.principal(request), CONTACTS)
+    if where is None:
+        return True
+    key = contact_key(number)
+    if key is None:
+        return False
+    pop = _current_pop(request, staff_no)
+    if pop is not None and pop.number and contact_key(pop.number) == key:
+        return True
+    with contextlib.suppress(TimeoutError):  # the state log is written behind the board
+        await asyncio.wait_for(request.app[AGENTS].flush(), 2.0)
+    return await request.app[PANEL_REPOSITORY].number_seen(number, where)
+
+
 async def get_contact(request: web.Request) -> web.Response:
-    panel_agent(request)
+    staff_no = panel_agent(request)
     number = request.match_info["number"]
-    contact = await request.app[PANEL_REPOSITORY].contact(number)
+    contact = None
+    if await _may_see_number(request, staff_no, number):
+        contact = await request.app[PANEL_REPOSITORY].contact(number)
     if contact is None:
-        raise ApiError(404, "contact-not-found", f"no contact for {number!r}", number=number)
+        raise _no_contact(number)
     return web.json_response(contact.to_json())
 
 
@@ -197,9 +225,13 @@ async def put_contact(request: web.Request) -> web.Response:
         )
     if member is not None and not isinstance(member, bool):
         raise ApiError(400, "bad-field", "member must be true or false", field="member")
+    number = request.match_info["number"]
+    normalize_number(number)  # a bad number is a 400 for everyone (CallbackError)
+    if not await _may_see_number(request, staff_no, number):
+        raise _no_contact(number)  # nothing written
     who = access.principal(request)
     contact = await request.app[PANEL_REPOSITORY].save_contact(
-        request.match_info["number"],
+        number,
         name=name.strip() if isinstance(name, str) else None,
         notes=notes,
         member=member,
@@ -244,13 +276,49 @@ async def click_to_call(request: web.Request) -> web.Response:
 def setup_panel_routes(app: web.Application) -> None:
     r = functools.partial(access.route, app, tag="panel", roles=PANEL_ROLES)
     r("GET", "/panel", panel_page, summary="the agent panel (agents; managers ?agent=)", page=True)
-    r("GET", "/ws/panel", panel_socket, summary="screen pops and state (WebSocket)")
-    r("GET", "/api/panel/state", panel_state, summary="the panel's agent, choices, current pop")
-    r("GET", "/api/panel/pop/{linkedid}", get_pop, summary="a call's screen pop (own calls)")
-    r("GET", "/api/panel/callbacks", agent_callbacks, summary="callbacks the agent owns")
-    r("GET", "/api/panel/contacts/{number}", get_contact, summary="a caller's contact")
-    r("PUT", "/api/panel/contacts/{number}", put_contact, summary="correct a caller's contact")
-    r("POST", "/api/panel/call", click_to_call, summary="click-to-call via the agent's phone")
+    r("GET", "/ws/panel", panel_socket, summary="screen pops and state (WebSocket)", rows="panel")
+    r(
+        "GET",
+        "/api/panel/state",
+        panel_state,
+        summary="the panel's agent, choices, current pop",
+        rows="panel",
+    )
+    r(
+        "GET",
+        "/api/panel/pop/{linkedid}",
+        get_pop,
+        summary="a call's screen pop (own calls)",
+        rows="pops",
+    )
+    r(
+        "GET",
+        "/api/panel/callbacks",
+        agent_callbacks,
+        summary="callbacks the agent owns",
+        rows="panel",
+    )
+    r(
+        "GET",
+        "/api/panel/contacts/{number}",
+        get_contact,
+        summary="a caller's contact (agents: numbers of their calls)",
+        rows=CONTACTS,
+    )
+    r(
+        "PUT",
+        "/api/panel/contacts/{number}",
+        put_contact,
+        summary="correct a caller's contact (agents: numbers of their calls)",
+        rows=CONTACTS,
+    )
+    r(
+        "POST",
+        "/api/panel/call",
+        click_to_call,
+        summary="click-to-call via the agent's phone",
+        rows="panel",
+    )
     access.static(
         app, "/static/panel", str(STATIC_DIR), roles=PANEL_ROLES, summary="the agent panel's files"
     )

@@ -20,6 +20,7 @@ from callcenter.callbacks.numbers import CallbackError, normalize_number
 from callcenter.callbacks.requests import OPEN_STATUSES, Callback
 from callcenter.callbacks.rows import callback_from_row
 from callcenter.callbacks.tables import CallbackRow
+from callcenter.calls.scope import CallFilter
 from callcenter.calls.tables import CallRow
 from callcenter.kernel.clock import to_epoch
 from callcenter.kernel.db import upsert
@@ -42,7 +43,11 @@ def contact_key(number: str) -> str | None:
 
 def _spellings(number: str) -> list[str]:
     key = contact_key(number)
-    return sorted({number} | ({key} if key else set()))
+    if key is None:
+        # A caller ID that is no number (anonymous, withheld) names no customer: matching
+        # it would give every anonymous caller one shared history and the same cases.
+        return []
+    return sorted({number, key})
 
 
 def _contact(row: ContactRow) -> Contact:
@@ -137,6 +142,26 @@ class PanelRepository:
             row = await session.scalar(sa.select(ContactRow).where(ContactRow.number == key))
         assert row is not None
         return _contact(row)
+
+    async def number_seen(self, number: str, where: CallFilter) -> bool:
+        """Whether a call from (or, outbound, to) this number passes `where`: an agent's
+        row rule for contacts is the numbers of the calls it handled."""
+        spellings = _spellings(number)
+        if not spellings:
+            return False
+        stmt = (
+            sa.select(CallRow.linkedid)
+            .where(
+                sa.or_(
+                    CallRow.caller_number.in_(spellings),
+                    sa.and_(CallRow.direction == OUTBOUND, CallRow.dialled_number.in_(spellings)),
+                ),
+                where(CallRow.__table__.c.linkedid),
+            )
+            .limit(1)
+        )
+        async with self._sessions() as session:
+            return (await session.scalar(stmt)) is not None
 
     # -- the caller's past ---------------------------------------------------------------
 

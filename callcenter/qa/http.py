@@ -3,8 +3,9 @@
 Row-level rules live here, next to the route table: an inspector (role qa)
 sees and plays only the samples assigned to them; supervisors and admins see
 all; agents are refused by the route policy. Every play or download of a
-recording is written to the audit log, and so is every refused attempt that
-reaches the handler.
+recording is written to the audit log, and so is every refused attempt (the
+route's refusal hook: anonymous, an agent, an inspector not assigned). Row
+rules: `callcenter.kernel.web.rows` ("qa-samples", "evaluations", "recordings").
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import functools
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -22,12 +22,19 @@ from callcenter.accounts.http import client_ip
 from callcenter.asr.masking import mask_call_record
 from callcenter.asr.service import transcript_view
 from callcenter.audit.domain import AuditEntry
+from callcenter.audit.http import AUDIT_DETAILS, audit_refusals
 from callcenter.calls.keys import REPOSITORY
 from callcenter.kernel.roles import MANAGERS, STAFF, Principal
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.keys import CONFIG
-from callcenter.kernel.web.request import json_object
+from callcenter.kernel.web.request import (
+    id_param,
+    int_param,
+    json_object,
+    optional_timestamp,
+    timestamp_param,
+)
 from callcenter.qa.keys import QA
 from callcenter.qa.model import SampleRow
 from callcenter.qa.runtime import QaState
@@ -48,14 +55,7 @@ def _state(request: web.Request) -> QaState:
 
 
 def _id(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "bad-parameter", f"{name} must be a number", got=raw) from None
-    if value < 1:
-        raise ApiError(400, "bad-parameter", f"{name} must be positive", got=raw)
-    return value
+    return id_param(request, name)  # 1 to the BIGINT maximum
 
 
 def _inspector_only(principal: Principal) -> bool:
@@ -64,25 +64,8 @@ def _inspector_only(principal: Principal) -> bool:
 
 
 def _when(raw: object, name: str) -> float | None:
-    """An epoch number or an ISO time with its offset."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return float(raw)
-    if isinstance(raw, str):
-        try:
-            parsed = datetime.fromisoformat(raw)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed.timestamp()
-    raise ApiError(
-        400,
-        "bad-field",
-        f"{name} must be an epoch number or an ISO time with its offset",
-        field=name,
-        got=raw,
-    )
+    """An epoch number or an ISO time with its offset (finite, 1970-2100); None if not given."""
+    return optional_timestamp(raw, name)
 
 
 def _recordings_json(recordings: list[Recording]) -> list[dict[str, Any]]:
@@ -318,12 +301,14 @@ async def recording_audio(request: web.Request) -> web.StreamResponse:
     if _inspector_only(principal) and not await state.assignments.store.is_assigned(
         principal.username, recording.linkedid, principal.user_id
     ):
-        await _audit(request, principal, "denied", recording_id, linkedid=recording.linkedid)
+        # Audited by the route's refusal hook; the call is named there, not to the caller.
+        hidden: dict[str, object] = {"linkedid": recording.linkedid}
+        request[AUDIT_DETAILS] = hidden
         raise ApiError(
             403,
             "not-assigned",
             "inspectors may only play calls sampled and assigned to them",
-            linkedid=recording.linkedid,
+            recording_id=recording_id,
         )
     if recording.deleted:
         raise ApiError(
@@ -356,13 +341,8 @@ async def recording_audio(request: web.Request) -> web.StreamResponse:
 
 async def audit_log(request: web.Request) -> web.Response:
     query = request.query
-    try:
-        limit = int(query.get("limit", "100"))
-        since = float(query["since"]) if query.get("since") else None
-    except ValueError:
-        raise ApiError(400, "bad-parameter", "limit and since must be numbers") from None
-    if not 1 <= limit <= 1000:
-        raise ApiError(400, "bad-parameter", "limit must be 1-1000", got=limit)
+    limit = int_param(request, "limit", 100, 1, 1000)
+    since = timestamp_param(request, "since")
     entries = await _state(request).audit.search(
         actor=query.get("actor") or None,
         action=query.get("action") or None,
@@ -376,13 +356,23 @@ async def audit_log(request: web.Request) -> web.Response:
 
 def setup_qa_routes(app: web.Application) -> None:
     r = functools.partial(access.route, app, tag="qa")
-    r("GET", "/api/qa/samples", list_samples, roles=STAFF, summary="QA samples (inspectors: own)")
+    r(
+        "GET",
+        "/api/qa/samples",
+        list_samples,
+        roles=STAFF,
+        summary="QA samples (inspectors: own)",
+        rows="qa-samples",
+        on_refused=audit_refusals("qa-sample", "sample_id"),
+    )
     r(
         "GET",
         "/api/qa/samples/{sample_id}",
         get_sample,
         roles=STAFF,
-        summary="one sample to inspect",
+        summary="one sample to inspect (its recordings and transcript; refusals audited)",
+        rows="qa-samples",
+        on_refused=audit_refusals("qa-sample", "sample_id"),
     )
     r(
         "PUT",
@@ -390,6 +380,8 @@ def setup_qa_routes(app: web.Application) -> None:
         put_evaluation,
         roles=STAFF,
         summary="submit or edit one's evaluation of a sample (until locked)",
+        rows="qa-samples",
+        on_refused=audit_refusals("qa-sample", "sample_id"),
     )
     r(
         "POST",
@@ -403,7 +395,8 @@ def setup_qa_routes(app: web.Application) -> None:
         "/api/qa/evaluations/{evaluation_id}",
         get_evaluation,
         roles=STAFF,
-        summary="an evaluation with its edit history",
+        summary="an evaluation with its edit history (inspectors: their own)",
+        rows="evaluations",
     )
     r(
         "POST",
@@ -443,6 +436,9 @@ def setup_qa_routes(app: web.Application) -> None:
         "/api/recordings/{recording_id}/audio",
         recording_audio,
         roles=STAFF,
-        summary="a recording (range requests; audited; inspectors: assigned calls only)",
+        summary="a recording (range requests; audited, refusals too; inspectors: assigned"
+        " calls only)",
+        rows="recordings",
+        on_refused=audit_refusals("recording", "recording_id"),
     )
     r("GET", "/api/audit", audit_log, roles=MANAGERS, summary="the audit log")

@@ -349,8 +349,9 @@ def parse_month(text: str) -> tuple[int, int]:
         date(year, month, 1)
     except (ValueError, AttributeError):
         raise SamplingError("month-invalid", "month must be YYYY-MM", got=text) from None
-    if len(year_s) != 4 or len(month_s) != 2:
-        raise SamplingError("month-invalid", "month must be YYYY-MM", got=text)
+    if len(year_s) != 4 or len(month_s) != 2 or not 1970 <= year <= 2099:
+        # Years beyond these overflow the month's bounds (datetime, epoch seconds).
+        raise SamplingError("month-invalid", "month must be YYYY-MM (1970-2099)", got=text)
     return year, month
 
 
@@ -372,6 +373,8 @@ def week_bounds(week: str, timezone: str) -> tuple[datetime, datetime]:
     """ISO week `YYYY-Www` (Monday to Monday, local) in UTC."""
     try:
         year_s, week_s = week.split("-W")
+        if not 1970 <= int(year_s) <= 2099:  # beyond, the week's bounds overflow
+            raise ValueError(year_s)
         monday = date.fromisocalendar(int(year_s), int(week_s), 1)
     except (ValueError, AttributeError):
         raise SamplingError(

@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from callcenter.asr.keys import TRANSCRIPT_POLICY
-from callcenter.calls.keys import RECORD_SINK
+from callcenter.asr.masking import mask_call_record
+from callcenter.calls.keys import CALL_SCOPE, RECORD_SINK
+from callcenter.calls.scope import Review
 from callcenter.config import Config
 from callcenter.kernel.web.keys import CONFIG, SESSIONS, SUPERVISOR
 from callcenter.qa.console_http import setup_qa_console_routes
@@ -19,7 +21,7 @@ from callcenter.qa.http import setup_qa_routes
 from callcenter.qa.keys import QA
 from callcenter.qa.runtime import QaState, make_qa
 from callcenter.qa.scoring import score_form
-from callcenter.qa.store import sampled_calls
+from callcenter.qa.store import assigned_to, sampled_calls
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ async def qa_context(app: web.Application) -> AsyncIterator[None]:
     app[QA] = state
     undo = [
         app[TRANSCRIPT_POLICY].add_read_check(state.assignments.check_transcript_reader),
+        # The call log and compliance: inspectors read the calls assigned to them, masked.
+        app[CALL_SCOPE].set_review(Review(assigned_to, mask_call_record)),
         app[RECORD_SINK].add(state.catalog),
     ]
     supervisor = app[SUPERVISOR]

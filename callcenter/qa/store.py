@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.asr.tables import script_checks_table
 from callcenter.kernel.clock import to_epoch
+from callcenter.kernel.roles import Principal
 from callcenter.qa.model import Assignment, Evaluation, HistoryEntry, Sample, SampleRow
 from callcenter.qa.tables import assignments_table, evaluations_table, samples_table
 
@@ -22,6 +23,20 @@ from callcenter.qa.tables import assignments_table, evaluations_table, samples_t
 def sampled_calls() -> sa.Select[tuple[str]]:
     """The sampled calls' linkedids, the query asr joins to transcribe them first."""
     return sa.select(samples_table.c.linkedid)
+
+
+def assigned_to(linkedid: sa.ColumnElement[str], who: Principal) -> sa.ColumnElement[bool]:
+    """The calls sampled and assigned to this inspector (by name or user id, as
+    `is_assigned`), as a condition on a call's linkedid: what the call log shows it."""
+    mine = assignments_table.c.inspector == who.username
+    if who.user_id is not None:
+        mine = sa.or_(mine, assignments_table.c.inspector_user_id == who.user_id)
+    assigned = (
+        sa.select(samples_table.c.linkedid)
+        .join(assignments_table, assignments_table.c.sample_id == samples_table.c.id)
+        .where(mine)
+    )
+    return linkedid.in_(assigned)
 
 
 class DrawConflictError(RuntimeError):

@@ -51,11 +51,15 @@ class ReportQuery:
 
 def _date(raw: str, name: str) -> date:
     try:
-        return date.fromisoformat(raw)
+        found = date.fromisoformat(raw)
     except ValueError:
+        found = None
+    # Beyond these years a report's day bounds overflow (datetime, epoch seconds).
+    if found is None or not 1970 <= found.year <= 2099:
         raise ReportError(
-            "bad-date", f"{name} must be a date as YYYY-MM-DD, got {raw!r}", field=name
-        ) from None
+            "bad-date", f"{name} must be a date as YYYY-MM-DD (1970-2099), got {raw!r}", field=name
+        )
+    return found
 
 
 def _choice(query: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -111,7 +115,11 @@ def parse_query(kind: str, query: Mapping[str, str], today: date) -> ReportQuery
     month = query.get("month") or None
     if month is not None:
         found = _MONTH.fullmatch(month)
-        if found is None or not 1 <= int(found.group(2)) <= 12:
+        if (
+            found is None
+            or not 1 <= int(found.group(2)) <= 12
+            or not 1970 <= int(found.group(1)) <= 2099
+        ):
             raise ReportError(
                 "bad-parameter", f"month must be YYYY-MM, got {month!r}", field="month"
             )

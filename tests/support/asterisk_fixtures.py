@@ -24,7 +24,7 @@ import pytest
 from callcenter import config as config_mod
 from callcenter.asterisk import runtime
 from callcenter.asterisk.instance import Instance
-from callcenter.config import Config, RingConfig
+from callcenter.config import Config, RingConfig, generate_secret
 from tests.support.raw_ami import RawAmi
 from tests.support.softphone import Softphone, make_wav, stop_all
 
@@ -45,6 +45,11 @@ PHONE_SLOTS = 200
 # The service token test clients send (acts as admin; see web/access.py).
 TEST_API_TOKEN = "test-service-token"
 AUTH_HEADERS = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
+# The test instance's own secrets, random per session as an install's are: the render
+# and the service refuse the development defaults.
+TEST_AMI_SECRET = generate_secret()
+TEST_SIP_PASSWORD = generate_secret()
+TEST_AGI_KEY = generate_secret()
 AGENTS = ("1001", "1002", "1003", "1004")
 CALLERS = ("2001", "2002", "2003", "2004")
 
@@ -62,9 +67,10 @@ def make_test_config(
     base = config_mod.load(os.environ)
     return dataclasses.replace(
         base,
-        ami=dataclasses.replace(base.ami, port=ami_port),
+        ami=dataclasses.replace(base.ami, port=ami_port, secret=TEST_AMI_SECRET),
         asterisk=dataclasses.replace(
             base.asterisk,
+            sip_password=TEST_SIP_PASSWORD,
             instance_name=name,
             instance_dir=link_dir,
             sip_port=sip_port,
@@ -73,7 +79,7 @@ def make_test_config(
         ),
         ring=ring or base.ring,
         web=dataclasses.replace(base.web, api_token=TEST_API_TOKEN),
-        router=dataclasses.replace(base.router, agi_port=TEST_AGI_PORT),
+        router=dataclasses.replace(base.router, agi_port=TEST_AGI_PORT, agi_key=TEST_AGI_KEY),
         # Short rings keep the callback tests quick; no quiet hours (tests run any time).
         callbacks=dataclasses.replace(
             base.callbacks,
@@ -202,11 +208,14 @@ class PhonePool:
         record: bool = False,
         wav: Path | None = None,
         wav_seconds: float = 60.0,
+        presented_as: str | None = None,
     ) -> Softphone:
         """A started, registered softphone for endpoint `user` (1001-1004, 2001-2004).
 
         The default 60 s microphone keeps the phone from hanging up on its own;
         pass a short `wav_seconds` to make it hang up when the file ends.
+        `presented_as` (a caller endpoint only) calls with that From instead, e.g.
+        `'"Anonymous" <sip:anonymous@anonymous.invalid>'`, and does not register.
         """
         slot = next(_slots) % PHONE_SLOTS
         port = PHONE_PORT_BASE + 4 * slot
@@ -224,6 +233,7 @@ class PhonePool:
             workdir=home,
             auto_answer=auto_answer,
             record_dir=home / "heard" if record else None,
+            presented_as=presented_as,
         )
         self.phones.append(phone)
         await phone.start()

@@ -5,6 +5,11 @@ Every route is registered through `route()` with the roles it admits (or
 (fail closed), so a forgotten check is a 403 in the tests, not a leak. The
 same table feeds the OpenAPI description and the access-control tests.
 
+Which rows a caller who got past its route's policy may see is the other half,
+`callcenter.kernel.web.rows`; a route names its row rule here (`rows=`). A route
+whose refusals must leave a trace (recordings: the audit log) hands in
+`on_refused`, told of every 401/403 on it, the policy's and its handler's.
+
 Authentication is pluggable: authenticators (service token, session cookie)
 are tried in order; the first that recognises the request wins.
 """
@@ -12,6 +17,7 @@ are tried in order; the first that recognises the request wins.
 from __future__ import annotations
 
 import hmac
+import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,15 +26,23 @@ from typing import Final, Literal
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from callcenter.kernel.errors import DomainError, Kind
 from callcenter.kernel.roles import Principal, Role
-from callcenter.kernel.web import csrf
+from callcenter.kernel.web import csrf, rows
 from callcenter.kernel.web.errors import ApiError
 from callcenter.kernel.web.pages import refused_page
+from callcenter.kernel.web.request import form_data
 
 PUBLIC: Final = "public"
 FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
+# Told of a refusal (who asked, None: anonymous) before it is answered; what it raises is
+# logged, and the refusal stands.
+RefusalHook = Callable[[web.Request, Principal | None, DomainError], Awaitable[None]]
+REFUSALS: Final = frozenset({Kind.UNAUTHENTICATED, Kind.FORBIDDEN})
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,8 @@ class RoutePolicy:
     # Unsafe methods by a cookie session need the CSRF token; off only for the login
     # form, which checks its own pre-session token (callcenter.accounts.http).
     csrf: bool = True
+    rows: str | None = None  # the row rule (callcenter.kernel.web.rows) of its rows
+    on_refused: RefusalHook | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -85,13 +101,37 @@ def route(
     page: bool = False,
     tag: str = "api",
     csrf: bool = True,
+    rows: str | None = None,
+    on_refused: RefusalHook | None = None,
 ) -> None:
-    """Register a route together with who may call it."""
-    registered = app.router.add_route(method, path, handler)
+    """Register a route together with who may call it (and which rows: `rows`)."""
     granted = None if roles == PUBLIC else frozenset(roles)
+    if rows is not None:
+        check_rows(rows, granted, f"{method.upper()} {path}", audited=on_refused is not None)
+    registered = app.router.add_route(method, path, handler)
     table(app).policies[registered] = RoutePolicy(
-        method.upper(), path, granted, summary, page=page, tag=tag, csrf=csrf
+        method.upper(),
+        path,
+        granted,
+        summary,
+        page=page,
+        tag=tag,
+        csrf=csrf,
+        rows=rows,
+        on_refused=on_refused,
     )
+
+
+def check_rows(
+    resource: str, granted: frozenset[Role] | None, where: str, *, audited: bool
+) -> None:
+    """A route's roles and its row rule must agree, and a rule whose refusals are audited
+    needs the route's refusal hook; a contradiction stops the start."""
+    if granted is None:
+        raise ValueError(f"{where}: a public route has no rows to scope")
+    rows.check_route(resource, granted, where)
+    if rows.rule(resource).refused.audited and not audited:
+        raise ValueError(f"{where}: refusals of {resource!r} are audited: pass on_refused")
 
 
 def static(
@@ -169,6 +209,26 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     policy = policies.get(request.match_info.route)
     if policy is None:
         raise ApiError(403, "no-policy", "this route has no access policy", path=request.path)
+    if policy.on_refused is None:
+        return await _guarded(request, handler, policy)
+    try:
+        return await _guarded(request, handler, policy)
+    except DomainError as exc:
+        if exc.kind in REFUSALS:
+            await _tell_refusal(policy.on_refused, request, exc)
+        raise
+
+
+async def _tell_refusal(hook: RefusalHook, request: web.Request, exc: DomainError) -> None:
+    try:
+        await hook(request, maybe_principal(request), exc)
+    except Exception:
+        log.exception("refusal hook failed for %s %s", request.method, request.path)
+
+
+async def _guarded(
+    request: web.Request, handler: Handler, policy: RoutePolicy
+) -> web.StreamResponse:
     found = await request.app[ACCESS].authenticate(request)
     if found is not None:
         request[_PRINCIPAL] = found
@@ -199,7 +259,7 @@ async def _check_csrf(request: web.Request, found: Principal) -> None:
         return
     offered = request.headers.get(csrf.HEADER)
     if not offered and request.content_type in FORM_TYPES:
-        value = (await request.post()).get(csrf.FORM_FIELD)  # cached: the handler reads it too
+        value = (await form_data(request)).get(csrf.FORM_FIELD)  # cached for the handler
         offered = value if isinstance(value, str) else None
     verdict = csrf.check(request.method, found.via, request.get(CSRF_EXPECTED), offered)
     if not verdict.ok:

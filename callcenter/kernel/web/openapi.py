@@ -2,9 +2,10 @@
 
 Each operation has its summary, tag, the roles that may call it (`x-roles`;
 admin always may), the security schemes that apply and the path parameters
-parsed from `{name}` / `{name:regex}`. Request and response bodies are not
-described (the handlers validate and answer with `{error_id, message,
-details}` on every refusal, which the `Error` schema does describe).
+parsed from `{name}` / `{name:regex}`. Request bodies are described as a JSON
+object and responses not at all: the handlers validate each field and answer
+with `{error_id, message, details}` on every refusal, which the `Error` schema
+does describe.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.kernel.roles import EVERYONE, Role
-from callcenter.kernel.web import access
+from callcenter.kernel.web import access, rows
 from callcenter.kernel.web.access import RoutePolicy
 from callcenter.kernel.web.csrf import HEADER, SAFE_METHODS
 
@@ -26,6 +27,8 @@ PATH_PARAMETER = re.compile(
     r"\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<regex>(?:[^{}]|\{[^{}]*\})+))?\}"
 )
 _ERROR_REF = {"$ref": "#/components/responses/Error"}
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_ROW_ID = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
 
 
 def parse_path(path: str) -> tuple[str, list[dict[str, Any]]]:
@@ -37,6 +40,8 @@ def parse_path(path: str) -> tuple[str, list[dict[str, Any]]]:
         schema: dict[str, Any] = {"type": "string"}
         if match.group("regex"):
             schema["pattern"] = f"^(?:{match.group('regex')})$"
+        elif match.group("name").endswith("_id"):
+            schema = dict(_ROW_ID)  # a row id (`{sample_id}`): what request.id_param accepts
         parameters.append(
             {"name": match.group("name"), "in": "path", "required": True, "schema": schema}
         )
@@ -81,9 +86,24 @@ def _operation(policy: RoutePolicy, parameters: list[dict[str, Any]]) -> dict[st
     }
     if parameters:
         operation["parameters"] = parameters
+    if policy.method in _BODY_METHODS:
+        operation["requestBody"] = _request_body(policy)
     if policy.page:
         operation["x-page"] = True
+    if policy.rows is not None:  # which rows each role gets (callcenter.kernel.web.rows)
+        operation["x-rows"] = rows.rule(policy.rows).to_json()
     return operation
+
+
+def _request_body(policy: RoutePolicy) -> dict[str, Any]:
+    """A JSON object (its fields are the handler's to check); routes that check their own
+    form token (the login form) take the HTML forms' encodings as well."""
+    content: dict[str, Any] = {"application/json": {"schema": {"type": "object"}}}
+    if not policy.csrf:
+        form = {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}
+        content["application/x-www-form-urlencoded"] = form
+        content["multipart/form-data"] = form
+    return {"required": False, "content": content}
 
 
 def _operation_id(policy: RoutePolicy) -> str:

@@ -68,8 +68,8 @@ def test_dialplan_queue_and_endpoints_are_loaded(asterisk: TestAsterisk) -> None
     dialplan = runtime.cli(asterisk.instance, "dialplan show from-callers")
     assert f"'{inbound}' =>" in dialplan
     # The router decides over FastAGI; app_queue with the budget left is the fallback.
-    agi_port = asterisk.config.router.agi_port
-    assert f"AGI(agi://127.0.0.1:{agi_port}/route," in dialplan
+    agi_port, agi_key = asterisk.config.router.agi_port, asterisk.config.router.agi_key
+    assert f"AGI(agi://127.0.0.1:{agi_port}/route?key={agi_key}," in dialplan
     fallback = "Queue(${CC_SKILL},r,,,${MAX(1,${CC_LEFT})},,callcenter-agent-connected-queue)"
     assert fallback in dialplan
     assert "Set(CC_LEFT=$[15.000 - (" in dialplan

@@ -24,6 +24,8 @@ def _env(asterisk: TestAsterisk, db_url: str, tmp_path: Path, **extra: str) -> d
         "CALLCENTER_AMI_PORT": str(asterisk.ami_port),
         "CALLCENTER_AMI_USER": asterisk.ami_user,
         "CALLCENTER_AMI_SECRET": asterisk.ami_secret,
+        "CALLCENTER_SIP_PASSWORD": asterisk.sip_password,
+        "CALLCENTER_AGI_KEY": asterisk.config.router.agi_key,
         "CALLCENTER_ASTERISK_MODE": where.mode,
         "CALLCENTER_ASTERISK_CHROOT": str(where.chroot_dir),
         "CALLCENTER_ASTERISK_INSTANCE": str(where.instance_dir),
@@ -72,6 +74,9 @@ def test_healthy_stack_passes(asterisk: TestAsterisk, migrated_db_url: str, tmp_
         "recordings-dir",
         "database",
         "asr-model",
+        "secrets",
+        "file-modes",
+        "web-exposure",
     ]
     statuses = {name: check["status"] for name, check in checks.items()}
     assert statuses == {**{name: "ok" for name in checks}, "asr-model": "skip"}, checks
@@ -89,7 +94,7 @@ def test_plain_output_names_each_check_and_a_present_asr_model_passes(
     result = _doctor(_env(asterisk, migrated_db_url, tmp_path, CALLCENTER_ASR_MODEL=str(model)))
     assert result.returncode == 0, result.stdout + result.stderr
     assert _line(result, "asr-model").startswith("ok ")
-    assert result.stdout.splitlines()[-1] == "doctor: 9 ok, 0 failed, 0 skipped"
+    assert result.stdout.splitlines()[-1] == "doctor: 12 ok, 0 failed, 0 skipped"
     missing = _doctor(
         _env(asterisk, migrated_db_url, tmp_path, CALLCENTER_ASR_MODEL=str(tmp_path / "none"))
     )
@@ -141,3 +146,31 @@ def test_unmigrated_database_says_migrate(
     assert database["status"] == "fail"
     assert database["hint"] == "run `callcenter migrate`"
     assert [name for name, c in checks.items() if c["status"] == "fail"] == ["database"]
+
+
+def test_exposure_development_secrets_and_loose_state_are_problems(
+    asterisk: TestAsterisk, migrated_db_url: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    state.chmod(0o755)  # as a state directory from before file modes was
+    (state / "secrets.env").write_text("CALLCENTER_API_TOKEN=token-0123456789abcdef\n")
+    (state / "secrets.env").chmod(0o644)
+    env = _env(asterisk, migrated_db_url, tmp_path, CALLCENTER_WEB_HOST="0.0.0.0")
+    result = _doctor(env, "--json")
+    assert result.returncode == 1
+    checks = _checks(result)
+    assert checks["web-exposure"]["status"] == "fail"
+    assert checks["web-exposure"]["detail"] == (
+        "CALLCENTER_WEB_HOST=0.0.0.0 serves plain HTTP beyond this machine"
+    )
+    assert "CALLCENTER_TLS_PROXY=1" in str(checks["web-exposure"]["hint"])
+    assert checks["secrets"]["status"] == "fail"
+    assert "(mode 0644)" in str(checks["secrets"]["detail"])
+    assert checks["file-modes"]["status"] == "fail"
+    assert f"{state} (0755)" in str(checks["file-modes"]["detail"])
+    assert "token-0123456789abcdef" not in result.stdout + result.stderr
+    behind_tls = _doctor({**env, "CALLCENTER_TLS_PROXY": "1"}, "--json")
+    assert _checks(behind_tls)["web-exposure"]["status"] == "ok"
+    weak = _doctor({**env, "CALLCENTER_SIP_PASSWORD": "callcenter-dev-sip"}, "--json")
+    assert "CALLCENTER_SIP_PASSWORD" in str(_checks(weak)["secrets"]["detail"])

@@ -75,14 +75,20 @@ async def test_who_may_open_which_panel_and_bad_input_gets_clear_errors(routed: 
         assert page.status == 200 and "/static/panel/panel.js" in await page.text()
         assert (await agent.get("/static/panel/panel.js")).status == 200
 
-        # Contacts from the wrap-up form.
+        # Contacts from the wrap-up form: the numbers of the agent's own calls.
         saved = await agent.request(
-            "PUT", "/api/panel/contacts/138 0013 8000", json={"name": " 王先生 ", "member": True}
+            "PUT", "/api/panel/contacts/20-03", json={"name": " 王先生 ", "member": True}
         )
         assert saved.status == 200, await saved.text()
-        assert (await saved.json())["number"] == "13800138000"
-        got = await _json(await agent.get("/api/panel/contacts/13800138000"))
+        assert (await saved.json())["number"] == "2003"
+        got = await _json(await agent.get("/api/panel/contacts/2003"))
         assert (got["name"], got["member"], got["name_source"]) == ("王先生", True, "agent")
+        # A number the agent never talked to: refused like an unknown one, nothing written.
+        stranger = await agent.request(
+            "PUT", "/api/panel/contacts/138 0013 8000", json={"name": "Mallory"}
+        )
+        assert stranger.status == 404
+        assert (await stranger.json())["error_id"] == "contact-not-found"
         for body, field in (({"member": "yes"}, "member"), ({"name": 5}, "name")):
             bad = await agent.request("PUT", "/api/panel/contacts/2001", json=body)
             assert bad.status == 400 and (await bad.json())["details"]["field"] == field
@@ -119,6 +125,8 @@ async def test_who_may_open_which_panel_and_bad_input_gets_clear_errors(routed: 
         subcategory="x" * 65,
     )
     assert too_long["details"]["field"] == "subcategory"
+
+    assert await app.api("GET", "/api/panel/contacts/13800138000?agent=1001", 404)
 
     async with logged_in(app, "boss") as boss:
         nobody = await boss.get("/api/panel/state")
@@ -163,11 +171,11 @@ async def test_a_repeat_caller_rings_the_agent_and_the_panel_pops_with_history(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed(wrap_up_seconds=60.0)
-    await app.agent("1001")
     await make_user(app, "agent1", role=Role.AGENT, staff_no="1001")
     panel = PanelRepository(app.app[REPOSITORY].session_factory)
     await panel.save_contact("2001", name="Alice Chen", notes="", member=True, by="t", at=0.0)
     await softphones("1001")
+    await app.agent("1001")
     caller = await softphones("2001")
     number = asterisk.config.asterisk.inbound_number
 
@@ -217,9 +225,9 @@ async def test_click_to_call_rings_the_agents_phone_then_the_number(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed()
-    await app.agent("1001")
     await make_user(app, "agent1", role=Role.AGENT, staff_no="1001", password=PASSWORD)
     agent_phone = await softphones("1001", wav_seconds=3.0)  # the agent hangs up after 3 s
+    await app.agent("1001")
     customer = await softphones("2001")
     async with logged_in(app, "agent1") as agent:
         placed = await agent.post("/api/panel/call", json={"number": "20-01"})

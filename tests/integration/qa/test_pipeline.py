@@ -44,9 +44,9 @@ async def test_a_recorded_call_is_drawn_streamed_to_its_inspector_and_scored(
     # Every candidate is drawn: calls rebuilt from earlier tests' trail may share the month.
     qa_settings = dataclasses.replace(QaConfig(), samples_min=50, samples_max=50)
     app = await routed(overrides={"qa": qa_settings})
-    await app.agent("1001")
     agent_voice = make_wav(tmp_path / "agent.wav", 30, text="您好 客服部 工號 1001 為您服務")
     await softphones("1001", wav=agent_voice)
+    await app.agent("1001")
     caller = await softphones("2001", wav=make_wav(tmp_path / "caller.wav", 30, freq=300))
     await caller.dial(asterisk.config.asterisk.inbound_number)
     await caller.wait_event("CALL_ESTABLISHED", 20)
@@ -145,7 +145,9 @@ async def test_a_recorded_call_is_drawn_streamed_to_its_inspector_and_scored(
         plays = [e for e in entries if e["action"] == "play" and e["actor"] == inspector]
         assert [e["details"].get("range") for e in plays] == [None, "bytes=100-1099"]
         assert all(e["ip"] == "127.0.0.1" and e["role"] == "qa" for e in plays)
-        assert [e["actor"] for e in entries if e["action"] == "denied"] == [other]
+        # Newest first: the agent's refusal (the route policy's) is audited too.
+        denied = [(e["actor"], e["role"]) for e in entries if e["action"] == "denied"]
+        assert denied == [("agent1", "agent"), (other, "qa")]
         summary = await (await sup.get(f"/api/qa/summary?month={month}")).json()
         row = next(a for a in summary["agents"] if a["agent"] == "1001")
         assert row["evaluations"] == 1 and row["items"]["tone"] == 5.0

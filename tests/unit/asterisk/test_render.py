@@ -8,8 +8,24 @@ import pytest
 
 from callcenter.asterisk.install import choose_mirror, read_mirror
 from callcenter.asterisk.instance import AsteriskRuntimeError, instance_for
-from callcenter.asterisk.render import PLACEHOLDER, TEMPLATE_DIR, render_text, template_values
-from callcenter.config import AmiConfig, AsteriskConfig, RingConfig
+from callcenter.asterisk.render import (
+    PLACEHOLDER,
+    TEMPLATE_DIR,
+    refuse_dev_secrets,
+    render_text,
+    template_values,
+)
+from callcenter.config import (
+    DEV_AMI_SECRET,
+    DEV_SIP_PASSWORD,
+    AmiConfig,
+    AsteriskConfig,
+    ConfigError,
+    RingConfig,
+    RouterConfig,
+)
+
+AGI_KEY = "agi-key-0123456789abcdef"
 
 # Placeholder hosts only: no real package host is written in the repo.
 DEB822 = """\
@@ -90,6 +106,7 @@ def _values(**asterisk: object) -> dict[str, str]:
         RingConfig(),
         instance,
         modules_dir="/usr/lib/x/asterisk/modules",
+        router=RouterConfig(agi_port=15073, agi_key=AGI_KEY),
     )
 
 
@@ -129,3 +146,49 @@ def test_every_versioned_template_renders() -> None:
     manager = render_text((TEMPLATE_DIR / "manager.conf").read_text(), values)
     assert "bindaddr = 127.0.0.1" in manager
     assert "secret = s3" in manager
+
+
+def test_every_fastagi_url_carries_the_per_install_key() -> None:
+    dialplan = render_text((TEMPLATE_DIR / "extensions.conf").read_text(), _values())
+    urls = [line for line in dialplan.splitlines() if "agi://" in line]
+    assert len(urls) >= 5  # route, callback, connected, survey, callback-result
+    for line in urls:
+        assert "agi://127.0.0.1:15073/" in line
+        assert f"?key={AGI_KEY}," in line, line
+
+
+def test_the_sip_password_is_rendered_into_pjsip_only() -> None:
+    values = _values(sip_password="sip-pass-0123456789")
+    rendered = {
+        t.name: render_text(t.read_text(), values, name=t.name)
+        for t in sorted(TEMPLATE_DIR.glob("*.conf"))
+    }
+    holding = sorted(name for name, text in rendered.items() if "sip-pass-0123456789" in text)
+    assert holding == ["pjsip.conf"]
+    assert sorted(name for name, text in rendered.items() if "secret = s3" in text) == [
+        "manager.conf"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ami_secret", "sip_password", "agi_key", "named"),
+    [
+        (DEV_AMI_SECRET, "sip-pass-0123456789", AGI_KEY, "CALLCENTER_AMI_SECRET"),
+        ("ami-secret-0123456789", DEV_SIP_PASSWORD, AGI_KEY, "CALLCENTER_SIP_PASSWORD"),
+        ("ami-secret-0123456789", "sip-pass-0123456789", "", "CALLCENTER_AGI_KEY"),
+    ],
+)
+def test_rendering_refuses_the_development_defaults(
+    ami_secret: str, sip_password: str, agi_key: str, named: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"refuses the development default .*{named}"):
+        refuse_dev_secrets(
+            AsteriskConfig(sip_password=sip_password),
+            AmiConfig(secret=ami_secret),
+            RouterConfig(agi_key=agi_key),
+        )
+    refuse_dev_secrets(  # and accepts real ones
+        AsteriskConfig(sip_password="sip-pass-0123456789"),
+        AmiConfig(secret="ami-secret-0123456789"),
+        RouterConfig(agi_key=AGI_KEY),
+    )

@@ -8,6 +8,7 @@ handlers' own mappings gave before the middleware did it for them.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -107,15 +108,71 @@ def test_the_message_is_the_exception_text_and_the_family_base_is_kept() -> None
     assert (error.kind, error.details) == (Kind.CONFLICT, {"thing": 3})
 
 
-@pytest.mark.parametrize("unexpected", [RuntimeError("boom"), ValueError("not a domain error")])
-async def test_an_unexpected_exception_is_a_plain_500_not_an_error_body(
-    aiohttp_client: AiohttpClient, unexpected: Exception
+@pytest.mark.parametrize(
+    "unexpected",
+    [RuntimeError("boom"), ValueError("not a domain error"), RecursionError(), LookupError("x")],
+)
+async def test_an_unexpected_exception_is_a_logged_json_500_without_its_traceback(
+    aiohttp_client: AiohttpClient, unexpected: Exception, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = await aiohttp_client(_app(unexpected))
-    response = await client.get("/fail")
+    with caplog.at_level(logging.ERROR, logger="callcenter.kernel.web.errors"):
+        response = await client.get("/fail")
     assert response.status == 500
-    assert response.content_type != "application/json"
-    assert "error_id" not in await response.text()
+    text = await response.text()
+    assert json.loads(text) == {
+        "error_id": "internal-error",
+        "message": "an unexpected error happened; it has been logged",
+        "details": {},
+    }
+    assert "Traceback" not in text and type(unexpected).__name__ not in text
+    (logged,) = [r for r in caplog.records if r.name == "callcenter.kernel.web.errors"]
+    assert logged.exc_info is not None and logged.exc_info[1] is unexpected
+    assert "GET /fail" in logged.getMessage()
+
+
+async def test_an_os_error_of_a_static_file_name_is_a_404(
+    aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    (tmp_path / "a.css").write_text("body {}")
+    app = web.Application(middlewares=middlewares())
+    app.router.add_static("/static", tmp_path)
+    client = await aiohttp_client(app)
+    assert (await client.get("/static/a.css")).status == 200
+    response = await client.get("/static/" + "a" * 300 + ".css")
+    assert response.status == 404
+    assert (await response.json())["error_id"] == "http-404"
+
+
+async def test_a_nul_in_the_path_query_or_cookie_is_refused_before_the_handler(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    reached: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        reached.append(request.path)
+        return web.json_response({})
+
+    app = web.Application(middlewares=middlewares())
+    app.router.add_get("/things/{name}", handler)
+    client = await aiohttp_client(app)
+    for path, where in [("/things/a%00b", "path"), ("/things/a?q=%00", "query")]:
+        response = await client.get(path)
+        assert response.status == 400, path
+        assert await response.json() == {
+            "error_id": "bad-text",
+            "message": f"the request's {where} holds a NUL character",
+            "details": {"in": where},
+        }
+    assert (await client.get("/things/a?q=1")).status == 200
+    assert reached == ["/things/a"]
+
+
+def test_a_detail_that_is_no_json_value_is_sent_as_text() -> None:
+    from callcenter.kernel.web.errors import error_response
+
+    response = error_response("odd", "m", {"raw": b"\x00", "n": 1}, status=400)
+    assert response.text == _body("odd", "m", {"raw": "b'\\x00'", "n": 1})
 
 
 async def test_http_exceptions_still_get_the_error_shape_and_redirects_pass(

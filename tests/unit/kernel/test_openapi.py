@@ -70,3 +70,29 @@ def test_roles_security_and_tags() -> None:
     schemes = doc["components"]["securitySchemes"]
     assert schemes["sessionCookie"]["in"] == "cookie"
     assert schemes["serviceToken"]["scheme"] == "bearer"
+
+
+def test_row_ids_are_64_bit_integers_for_the_fuzzer() -> None:
+    _, params = parse_path("/api/qa/samples/{sample_id}/assign")
+    assert params[0]["schema"] == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": 1,
+        "maximum": 2**63 - 1,
+    }
+
+
+def test_unsafe_operations_take_a_json_object_and_the_login_form_its_forms() -> None:
+    paths = build(POLICIES, title="t", version="1")["paths"]
+    assert "requestBody" not in paths["/api/calls/{linkedid}"]["get"]
+    action = paths["/api/agents/{staff_no}/{action}"]["post"]["requestBody"]
+    assert action == {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    login = paths["/login"]["post"]["requestBody"]["content"]
+    assert set(login) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    }

@@ -99,6 +99,71 @@ def test_phone_numbers_keep_only_their_last_four_digits(text: str, masked: str |
     assert mask_phone_numbers(text) == (text if masked is None else masked)
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # International, any grouping; the plus may be URL-encoded.
+        ("+86 139 1234 5678", "+** *** **** 5678"),
+        ("+86-139-1234-5678", "+**-***-****-5678"),
+        ("+1.415.555.0100", "+*.***.***.0100"),
+        ("+1 (415) 555-0100", "+* (***) ***-0100"),
+        ("+44 (0)20 7946 0958", "+** (*)** **** 0958"),
+        (
+            "GET /api/panel/contacts/%2B8613912345678 200",
+            "GET /api/panel/contacts/%2B*********5678 200",
+        ),
+        ("q=%2B86%20139%201234%205678&x=1", "q=%2B**%20***%20****%205678&x=1"),
+        ("tel%3A13912345678%40trunk", "tel%3A*******5678%40trunk"),
+        ("+8613800138000 15038", "+*********8000 15038"),  # the port after it stays
+        # National, grouped by spaces or dashes, area code in parentheses, dotted.
+        ("call 139-1234-5678 now", "call ***-****-5678 now"),
+        ("139 1234 5678", "*** **** 5678"),
+        ("(010) 1234-5678", "(***) ****-5678"),
+        ("(0755)12345678", "(****)****5678"),
+        ("0755-1234-5678", "****-****-5678"),
+        ("010-12345678", "***-****5678"),
+        ("415.555.0100", "***.***.0100"),
+        ("139 1234 5678 15038", "*** **** 5678 15038"),
+        ("１３９１２３４５６７８", "*******５６７８"),  # full-width digits (IME input)
+        # Not phone numbers.
+        ("2026-12-03 10:00:00", None),
+        ("2026-12-03T10:00:00.123456+08:00", None),
+        ("linkedid 1733240000.123 uniqueid asterisk-1733240000.124", None),
+        ("due 1733240000 (ms 1733240000123)", None),
+        ("127.0.0.1:5432 192.168.100.200:15038 [::1]:8080", None),
+        ("ports 15038 15060 15073", None),
+        ("took 12.5 s, 00:01:23, 3600.0 s, 1500 ms", None),
+        ("Asterisk 22.10.1+dfsg+~cs6.17.60671434-1", None),
+        ("PJSIP/2001-00000012 and Local/600@from-callers-0000000a;1", None),
+        ("%2B0800 offset, %20 spaces, 100%25", None),
+    ],
+)
+def test_every_written_form_of_a_phone_number_is_masked_and_nothing_else(
+    text: str, masked: str | None
+) -> None:
+    assert mask_phone_numbers(text) == (text if masked is None else masked)
+
+
+def test_a_request_path_logged_with_a_url_encoded_number_is_masked(
+    root_logger: logging.Logger,
+) -> None:
+    stream = _capture("plain")
+    try:
+        raise KeyError("+86 139 1234 5678")
+    except KeyError as exc:
+        logging.getLogger("callcenter.kernel.web.errors").error(
+            "internal error answering %s %s: %s",
+            "PUT",
+            "/api/panel/contacts/%2B86%20139%201234%205678",
+            type(exc).__name__,
+            exc_info=exc,
+        )
+    out = stream.getvalue()
+    assert "/api/panel/contacts/%2B**%20***%20****%205678: KeyError" in out
+    assert "KeyError: '+** *** **** 5678'" in out
+    assert "139%201234" not in out and "139 1234" not in out
+
+
 def test_phone_numbers_are_masked_in_message_args_and_context_fields(
     root_logger: logging.Logger,
 ) -> None:
