@@ -244,7 +244,7 @@ class RoutingBench:
         self.repository = MemoryRepository()
         self.agents = AgentService(self.board, cast("AgentRepository", self.repository))
         self.router = Router(self.agents, RouteSettings(), OpeningHours((), "UTC"))
-        self.server = FastAgiServer("127.0.0.1", 0, self.router.handlers())
+        self.server = FastAgiServer("127.0.0.1", 0, self.router.handlers(), key=BENCH_AGI_KEY)
         self.feed = CorpusFeed(body, ends, feed_rate, self.router)
         self.wrap_ups = 0
 
@@ -411,11 +411,15 @@ def time_decide(agents: int, free: int, waiting: int, repeat: int, tries: int) -
 # -- 2. decisions over FastAGI: the client side (a separate process, like Asterisk) ------
 
 
+# The FastAGI key both sides of the benchmark use (the real one is per install).
+BENCH_AGI_KEY = "bench-agi-key"
+
+
 def agi_env(script: str, args: Sequence[str], channel: str, uniqueid: str, port: int) -> bytes:
     lines = [
         "agi_network: yes",
-        f"agi_network_script: {script}",
-        f"agi_request: agi://127.0.0.1:{port}/{script}",
+        f"agi_network_script: {script}?key={BENCH_AGI_KEY}",
+        f"agi_request: agi://127.0.0.1:{port}/{script}?key={BENCH_AGI_KEY}",
         f"agi_channel: {channel}",
         "agi_language: en",
         "agi_type: PJSIP",

@@ -1,4 +1,5 @@
-"""`callcenter agent list|add|remove|login|logout|pause|unpause`, through the running service.
+"""`callcenter agent list|add|remove|login|logout|pause|unpause|prompt`, through the running
+service.
 
 Not straight to the database: the service's router holds the live agent
 states, so every change goes through its API and the router sees it.
@@ -7,6 +8,9 @@ states, so every change goes through its API and the router sees it.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from pathlib import Path
 
 from callcenter.config import Config
 from callcenter.kernel.commands import Subparsers, call_service, print_answer, service_url
@@ -34,6 +38,16 @@ def add_commands(subparsers: Subparsers) -> None:
     pause.add_argument("staff_no")
     pause.add_argument("reason")
     pause.set_defaults(func=cmd_agent_pause)
+    prompt = agent_sub.add_parser(
+        "prompt",
+        help="upload the agent's recorded staff-number announcement (a WAV of at most 1.5 s)",
+    )
+    prompt.add_argument("staff_no")
+    prompt.add_argument("wav", nargs="?", type=Path, help="the recording (any WAV sox reads)")
+    prompt.add_argument(
+        "--remove", action="store_true", help="drop the recording: the generated prompt plays"
+    )
+    prompt.set_defaults(func=cmd_agent_prompt)
 
 
 def cmd_agent_list(config: Config, args: argparse.Namespace) -> int:
@@ -75,6 +89,54 @@ def cmd_agent_state(config: Config, args: argparse.Namespace) -> int:
 def cmd_agent_pause(config: Config, args: argparse.Namespace) -> int:
     path = f"/api/agents/{args.staff_no}/pause"
     return print_answer(_request(config, args, "POST", path, {"reason": args.reason}))
+
+
+def cmd_agent_prompt(config: Config, args: argparse.Namespace) -> int:
+    path = f"/api/agents/{args.staff_no}/prompt"
+    if args.remove:
+        if args.wav is not None:
+            print("callcenter: give a WAV file or --remove, not both", file=sys.stderr)
+            return 2
+        return print_answer(_request(config, args, "DELETE", path))
+    if args.wav is None:
+        print("callcenter: the recording (a WAV file) is missing", file=sys.stderr)
+        return 2
+    try:
+        data = args.wav.read_bytes()
+    except OSError as exc:
+        print(f"callcenter: cannot read {args.wav}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return print_answer(_upload(config, args, path, data))
+
+
+def _upload(config: Config, args: argparse.Namespace, path: str, data: bytes) -> object | int:
+    """PUT a WAV body (call_service speaks JSON only)."""
+    import aiohttp
+
+    from callcenter.accounts.service_token import service_token
+
+    token = service_token(config, create=False)
+    base = service_url(config, args.url)
+    headers = {"Content-Type": "audio/wav"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+
+    async def call() -> tuple[int, object]:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
+            session.put(base + path, data=data, headers=headers) as response,
+        ):
+            return response.status, await response.json()
+
+    try:
+        status, answer = asyncio.run(call())
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        print(f"callcenter: the service at {base} is not reachable ({exc})", file=sys.stderr)
+        return 2
+    if status >= 400 and isinstance(answer, dict):
+        print(f"callcenter: {answer.get('error_id')}: {answer.get('message')}", file=sys.stderr)
+        return 1
+    return answer
 
 
 def _request(

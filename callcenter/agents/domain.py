@@ -10,12 +10,19 @@ rules app_queue users keep reporting broken are the reason it exists:
 - a pause asked for during a call waits for the end of the call and its
   wrap-up instead of being lost or cutting the call;
 - an agent who misses `max_missed` offers in a row is paused with reason
-  `missed-calls` (the service tells the supervisor).
+  `missed-calls` (the service tells the supervisor);
+- every offer has an end (`ring_until`): an offer nobody resolves (a lost or
+  forged FastAGI request, an Originate whose answer never came) is withdrawn
+  by the ticks with reason `offer-expired` instead of leaving the agent
+  `ringing` for good;
+- a wrap-up's end is part of the state (saved, restored after a crash), so a
+  restarted service ends it when it was due, not never.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,6 +40,15 @@ class AgentState(enum.StrEnum):
 
 
 MISSED_CALLS = "missed-calls"
+OFFER_EXPIRED = "offer-expired"
+# Found by the reconcile with Asterisk after a (re)connect.
+OFFER_DIED = "offer-died"
+CALL_ENDED_UNSEEN = "ended-while-disconnected"
+CALL_ADOPTED = "adopted"
+DEVICE_GONE = "device-gone"
+# The agent's phone could not be rung (an Originate failed, the phone unregistered).
+PHONE_UNAVAILABLE = "phone-unavailable"
+PHONE_NOT_REGISTERED = "phone-not-registered"
 
 
 class AgentError(DomainError, ValueError):
@@ -41,7 +57,14 @@ class AgentError(DomainError, ValueError):
     not_found_ids = frozenset({"unknown-agent"})
     # "Not now" rather than "no such thing" / "bad request".
     conflict_ids = frozenset(
-        {"agent-busy", "agent-exists", "endpoint-taken", "wrap-up-exists", "agent-unavailable"}
+        {
+            "agent-busy",
+            "agent-exists",
+            "endpoint-taken",
+            "wrap-up-exists",
+            "agent-unavailable",
+            PHONE_NOT_REGISTERED,
+        }
     )
 
 
@@ -68,6 +91,8 @@ class AgentStatus:
     missed_in_row: int = 0
     call: str | None = None  # linkedid being offered / talked / wrapped up
     wrap_up_until: float | None = None
+    # Until when an offer may ring before the ticks withdraw it (unresolved offers).
+    ring_until: float | None = None
 
 
 def agent_status_json(agent: Agent, status: AgentStatus) -> dict[str, Any]:
@@ -85,7 +110,17 @@ def agent_status_json(agent: Agent, status: AgentStatus) -> dict[str, Any]:
         "missed_in_row": status.missed_in_row,
         "call": status.call,
         "wrap_up_until": status.wrap_up_until,
+        "ring_until": status.ring_until,
     }
+
+
+@dataclass(frozen=True)
+class LiveChannel:
+    """One of Asterisk's live channels at an endpoint, as the reconcile reads them."""
+
+    endpoint: str
+    linkedid: str
+    up: bool  # answered (talking), not just ringing
 
 
 @dataclass(frozen=True)
@@ -121,6 +156,42 @@ class BoardSettings:
     wrap_up_seconds: float = 30.0
     max_missed: int = 2
     pause_reasons: tuple[str, ...] = DEFAULT_PAUSE_REASONS
+    # Added to an offer's ring time before it expires: the FastAGI round trip after
+    # the ring and the staff-number prompt the agent hears before `connected`.
+    offer_margin: float = 5.0
+    # The ring time of an offer made without one.
+    default_ring_seconds: float = 15.0
+
+
+def restore(status: AgentStatus, now: float, settings: BoardSettings) -> AgentStatus:
+    """A state saved by an earlier process, made whole for this one.
+
+    A wrap-up saved without its end (rows from before the end was saved) ends
+    `wrap_up_seconds` after it began. An offer past its end, or saved without
+    one, died with the previous process: the agent is free again (or paused,
+    if they asked for it). An offer still within its time is kept: the ticks
+    or the AMI reconcile settle it. A call in progress is kept for the
+    reconcile to check against Asterisk's live channels.
+    """
+    if status.state is AgentState.WRAP_UP and status.wrap_up_until is None:
+        return replace(status, wrap_up_until=status.since + settings.wrap_up_seconds)
+    if status.state is AgentState.RINGING and (
+        status.ring_until is None or status.ring_until <= now
+    ):
+        if status.pending_pause is not None:
+            return AgentStatus(
+                AgentState.PAUSED,
+                now,
+                pause_reason=status.pending_pause,
+                missed_in_row=status.missed_in_row,
+            )
+        return AgentStatus(
+            AgentState.AVAILABLE,
+            now,
+            idle_since=status.idle_since,
+            missed_in_row=status.missed_in_row,
+        )
+    return status
 
 
 @dataclass
@@ -220,12 +291,20 @@ class AgentBoard:
 
     # -- telephony events ------------------------------------------------------------
 
-    def offer(self, staff_no: str, call: str, now: float) -> list[Transition]:
+    def offer(
+        self, staff_no: str, call: str, now: float, ring_seconds: float | None = None
+    ) -> list[Transition]:
+        """Ring the agent with `call` for `ring_seconds` (the settings' default if None);
+        unresolved `offer_margin` seconds after that, the offer expires."""
         current = self.get(staff_no)
         if current.state is not AgentState.AVAILABLE:
             raise AgentError("agent-unavailable", f"agent {staff_no} is {current.state}")
+        ring = self.settings.default_ring_seconds if ring_seconds is None else ring_seconds
+        until = now + max(0.0, ring) + self.settings.offer_margin
         return self._set(
-            staff_no, now, replace(current, state=AgentState.RINGING, since=now, call=call)
+            staff_no,
+            now,
+            replace(current, state=AgentState.RINGING, since=now, call=call, ring_until=until),
         )
 
     def answered(self, staff_no: str, call: str, now: float) -> list[Transition]:
@@ -235,7 +314,14 @@ class AgentBoard:
         return self._set(
             staff_no,
             now,
-            replace(current, state=AgentState.ON_CALL, since=now, call=call, missed_in_row=0),
+            replace(
+                current,
+                state=AgentState.ON_CALL,
+                since=now,
+                call=call,
+                missed_in_row=0,
+                ring_until=None,
+            ),
         )
 
     def not_answered(self, staff_no: str, call: str, now: float) -> list[Transition]:
@@ -263,24 +349,24 @@ class AgentBoard:
             staff_no,
             now,
             replace(
-                current, state=AgentState.AVAILABLE, since=now, call=None, missed_in_row=missed
+                current,
+                state=AgentState.AVAILABLE,
+                since=now,
+                call=None,
+                missed_in_row=missed,
+                ring_until=None,
             ),
         )
 
-    def withdrawn(self, staff_no: str, call: str, now: float) -> list[Transition]:
-        """The offer ended through no fault of the agent (caller hung up, another took it)."""
+    def withdrawn(
+        self, staff_no: str, call: str, now: float, why: str | None = None
+    ) -> list[Transition]:
+        """The offer ended through no fault of the agent (caller hung up, another took it,
+        the phone could not be rung: `why` says which, for the state log)."""
         current = self.get(staff_no)
         if current.state is not AgentState.RINGING or current.call != call:
             return []
-        if current.pending_pause is not None:
-            reason = current.pending_pause
-            nxt = AgentStatus(
-                AgentState.PAUSED, now, pause_reason=reason, missed_in_row=current.missed_in_row
-            )
-            return self._set(staff_no, now, nxt, reason=reason)
-        return self._set(
-            staff_no, now, replace(current, state=AgentState.AVAILABLE, since=now, call=None)
-        )
+        return self._release(staff_no, current, now, why)
 
     def call_ended(self, staff_no: str, call: str, now: float) -> list[Transition]:
         current = self.get(staff_no)
@@ -294,7 +380,8 @@ class AgentBoard:
         )
 
     def expire(self, now: float) -> list[Transition]:
-        """Wrap-ups whose time limit passed end here (the limit is counted, not trusted)."""
+        """Wrap-ups whose time limit passed end here (the limit is counted, not trusted),
+        and offers nobody resolved within their ring time are withdrawn."""
         out: list[Transition] = []
         for staff_no, current in list(self.status.items()):
             if (
@@ -303,7 +390,71 @@ class AgentBoard:
                 and current.wrap_up_until <= now
             ):
                 out += self._after_work(staff_no, current, now, "wrap-up-timeout")
+            elif (
+                current.state is AgentState.RINGING
+                and current.ring_until is not None
+                and current.ring_until <= now
+            ):
+                out += self._release(staff_no, current, now, OFFER_EXPIRED)
         return out
+
+    def reconcile(
+        self,
+        channels: Iterable[LiveChannel],
+        unregistered: set[str] | None,
+        asked_at: float,
+        now: float,
+    ) -> list[Transition]:
+        """Agents against what Asterisk says after a (re)connect: its live `channels`
+        and the endpoints with no phone registered (`unregistered`; None: not known).
+
+        Only states older than `asked_at` (when Asterisk was asked) are judged: what
+        this process did since is its own. For those, a call whose agent has no
+        channel on it any more ended while nobody listened: wrap-up, counted from now
+        (we learn it ended now). An agent talking on another call (app_queue, the
+        dialplan's fallback, connected them while we were down) is on that call. An
+        offer whose agent has no channel at all died and is released (an Originate's
+        channel carries no call id of ours: any channel keeps the offer, its own end
+        settles it). Then an available agent whose phone is not registered is logged
+        out (`device-gone`), as when the phone unregisters while we listen."""
+        ringing: dict[str, set[str]] = {}
+        talking: dict[str, set[str]] = {}
+        for channel in channels:
+            ringing.setdefault(channel.endpoint, set()).add(channel.linkedid)
+            if channel.up:
+                talking.setdefault(channel.endpoint, set()).add(channel.linkedid)
+        out: list[Transition] = []
+        for staff_no, status in list(self.status.items()):
+            endpoint = self.agents[staff_no].endpoint
+            busy, up = ringing.get(endpoint, set()), sorted(talking.get(endpoint, set()))
+            if status.since > asked_at:
+                pass
+            elif status.state is AgentState.ON_CALL and status.call not in busy:
+                ended = self.call_ended(staff_no, status.call or "", now)
+                out += [replace(t, reason=t.reason or CALL_ENDED_UNSEEN) for t in ended]
+                if up:  # and another began: logged as both, the wrap-up lasting no time
+                    out += self._adopt(staff_no, up[0], now)
+            elif status.state is AgentState.RINGING and not busy:
+                out += self._release(staff_no, status, now, OFFER_DIED)
+            elif status.state is AgentState.AVAILABLE and up:
+                out += self._adopt(staff_no, up[0], now)
+            if (
+                unregistered is not None
+                and endpoint in unregistered
+                and self.status[staff_no].state is AgentState.AVAILABLE
+            ):
+                left = self.logout(staff_no, now)
+                out += [replace(t, reason=DEVICE_GONE) for t in left]
+        return out
+
+    def _adopt(self, staff_no: str, call: str, now: float) -> list[Transition]:
+        current = self.status[staff_no]
+        return self._set(
+            staff_no,
+            now,
+            replace(current, state=AgentState.ON_CALL, since=now, call=call, ring_until=None),
+            reason=CALL_ADOPTED,
+        )
 
     # -- queries --------------------------------------------------------------------
 
@@ -319,6 +470,22 @@ class AgentBoard:
         return free
 
     # -- internals --------------------------------------------------------------------
+
+    def _release(
+        self, staff_no: str, current: AgentStatus, now: float, why: str | None
+    ) -> list[Transition]:
+        if current.pending_pause is not None:
+            reason = current.pending_pause
+            nxt = AgentStatus(
+                AgentState.PAUSED, now, pause_reason=reason, missed_in_row=current.missed_in_row
+            )
+            return self._set(staff_no, now, nxt, reason=reason)
+        return self._set(
+            staff_no,
+            now,
+            replace(current, state=AgentState.AVAILABLE, since=now, call=None, ring_until=None),
+            reason=why,
+        )
 
     def _after_work(
         self, staff_no: str, current: AgentStatus, now: float, why: str

@@ -14,8 +14,9 @@ from aiohttp import web
 from callcenter.agents.domain import Agent, AgentState, agent_status_json
 from callcenter.agents.keys import AGENT_REPOSITORY, AGENTS, PROVISIONING
 from callcenter.agents.store import WrapUp
+from callcenter.asterisk.prompts import MAX_UPLOAD_BYTES, PromptError
 from callcenter.calls.keys import REPOSITORY
-from callcenter.kernel.roles import EVERYONE, MANAGERS, STAFF
+from callcenter.kernel.roles import EVERYONE, MANAGERS, STAFF, Role
 from callcenter.kernel.shifts import parse_shifts
 from callcenter.kernel.web import access
 from callcenter.kernel.web.errors import (
@@ -25,6 +26,9 @@ from callcenter.kernel.web.keys import CONFIG
 from callcenter.kernel.web.request import json_object
 
 STAFF_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")
+# Who may act as an agent (log in, pause, file a wrap-up): the agent itself, supervisors
+# and admins; not QA (row rule "agent", callcenter.kernel.web.rows).
+AGENT_ACTORS = frozenset({Role.AGENT, Role.SUPERVISOR})
 ENDPOINT = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 
 
@@ -58,6 +62,8 @@ async def add_agent(request: web.Request) -> web.Response:
         shift=body.get("shift") if isinstance(body.get("shift"), str) else None,
     )
     shifts = [s.name for s in parse_shifts(request.app[CONFIG].router.shifts)]
+    if agent.shift is not None and len(agent.shift) > 32:  # the column's width
+        raise ApiError(400, "bad-field", "shift has at most 32 characters", field="shift")
     if agent.shift is not None and shifts and agent.shift not in shifts:
         raise ApiError(
             400, "unknown-shift", f"shift {agent.shift!r} is not one of {', '.join(shifts)}"
@@ -82,6 +88,7 @@ async def agent_action(request: web.Request) -> web.Response:
     if action == "pause":
         reason = _field(await json_object(request), "reason")
     agents = request.app[AGENTS]
+    moved_to: str | None = None
     if action == "login" and staff_no in agents.board.agents:
         # Hot-desking: an agent may log in at another phone than their own.
         body = await json_object(request) if request.can_read_body else {}
@@ -98,8 +105,21 @@ async def agent_action(request: web.Request) -> web.Response:
                 endpoint=endpoint,
             )
         if endpoint != agents.board.agents[staff_no].endpoint:
-            await agents.rebind(staff_no, endpoint)
-    status = agents.act(staff_no, action, reason)
+            if any(a.endpoint == endpoint for a in agents.board.agents.values()):
+                # Not the board's own refusal: it names the other agent, a row an agent
+                # account may not list.
+                raise ApiError(
+                    409,
+                    "endpoint-taken",
+                    f"endpoint {endpoint!r} already belongs to another agent",
+                    endpoint=endpoint,
+                )
+            moved_to = endpoint
+    if action == "login":
+        # Refused while the phone is unregistered (the agent is moved only after the check).
+        status = await agents.login(staff_no, moved_to)
+    else:
+        status = agents.act(staff_no, action, reason)
     return web.json_response(agent_status_json(agents.board.agents[staff_no], status))
 
 
@@ -114,6 +134,8 @@ async def wrap_up(request: web.Request) -> web.Response:
     linkedid = body.get("linkedid") or status.call
     if not isinstance(linkedid, str) or not linkedid:
         raise ApiError(400, "bad-field", "linkedid is required: the agent has no call to wrap up")
+    if len(linkedid) > 64:  # the column's width: longer names no call
+        raise ApiError(400, "bad-field", "linkedid has at most 64 characters", field="linkedid")
     if linkedid != status.call and access.agent_scope(request) is not None:
         with contextlib.suppress(TimeoutError):  # the state log is written behind the board
             await asyncio.wait_for(agents.flush(), 2.0)
@@ -235,6 +257,34 @@ async def alerts(request: web.Request) -> web.Response:
     return web.json_response({"alerts": [a.__dict__ for a in request.app[AGENTS].alerts]})
 
 
+async def put_prompt(request: web.Request) -> web.Response:
+    """The agent's recorded staff-number announcement: the WAV is the body."""
+    agents = request.app[AGENTS]
+    agents.board.get(request.match_info["staff_no"])  # unknown-agent
+    agent = agents.board.agents[request.match_info["staff_no"]]
+    size = request.content_length
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise PromptError("prompt-too-large", f"the recording is {size} bytes", bytes=size)
+    try:
+        data = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PromptError("prompt-too-large", "the recording is too large") from exc
+    info = await request.app[PROVISIONING].prompts.upload(agent, data)
+    return web.json_response({"staff_no": agent.staff_no, "prompt": info.to_json()})
+
+
+async def delete_prompt(request: web.Request) -> web.Response:
+    """Back to the generated announcement."""
+    agents = request.app[AGENTS]
+    agents.board.get(request.match_info["staff_no"])  # unknown-agent
+    agent = agents.board.agents[request.match_info["staff_no"]]
+    prompts = request.app[PROVISIONING].prompts
+    if not await prompts.remove_recording(agent):
+        raise ApiError(404, "no-recorded-prompt", f"agent {agent.staff_no} has no recording")
+    await prompts.ensure([agent])
+    return web.json_response({"staff_no": agent.staff_no, "prompt": prompts.info(agent).to_json()})
+
+
 def setup_agent_routes(app: web.Application) -> None:
     r = functools.partial(access.route, app, tag="agents")
     r("GET", "/api/agents", list_agents, roles=STAFF, summary="agents and their live states")
@@ -244,15 +294,17 @@ def setup_agent_routes(app: web.Application) -> None:
         "POST",
         "/api/agents/{staff_no}/{action:login|logout|pause|unpause}",
         agent_action,
-        roles=EVERYONE,
+        roles=AGENT_ACTORS,
         summary="log in, log out, pause or unpause (agents: themselves only)",
+        rows="agent",
     )
     r(
         "POST",
         "/api/agents/{staff_no}/wrapup",
         wrap_up,
-        roles=EVERYONE,
+        roles=AGENT_ACTORS,
         summary="file the wrap-up of the agent's last call (agents: themselves only)",
+        rows="agent",
     )
     r(
         "GET",
@@ -260,6 +312,7 @@ def setup_agent_routes(app: web.Application) -> None:
         script,
         roles=EVERYONE,
         summary="greeting script (agents: their own)",
+        rows="agent-views",
     )
     r(
         "GET",
@@ -267,8 +320,16 @@ def setup_agent_routes(app: web.Application) -> None:
         state_log,
         roles=EVERYONE,
         summary="the agent's state log (agents: themselves only)",
+        rows="agent-views",
     )
-    r("GET", "/api/cases", list_cases, roles=EVERYONE, summary="complaint cases (agents: own)")
+    r(
+        "GET",
+        "/api/cases",
+        list_cases,
+        roles=AGENT_ACTORS,  # not QA: a case holds the caller's number
+        summary="complaint cases (agents: own)",
+        rows="cases",
+    )
     r(
         "GET",
         "/api/callback-requests",
@@ -277,3 +338,17 @@ def setup_agent_routes(app: web.Application) -> None:
         summary="callback requests taken by the dialplan",
     )
     r("GET", "/api/alerts", alerts, roles=MANAGERS, summary="router alerts")
+    r(
+        "PUT",
+        "/api/agents/{staff_no}/prompt",
+        put_prompt,
+        roles=MANAGERS,
+        summary="upload the agent's recorded staff-number announcement (WAV body, <= 1.5 s)",
+    )
+    r(
+        "DELETE",
+        "/api/agents/{staff_no}/prompt",
+        delete_prompt,
+        roles=MANAGERS,
+        summary="drop the agent's recorded announcement (the generated one plays again)",
+    )

@@ -49,3 +49,43 @@ class AgentProvisioning:
         except AmiError:
             return None
         return True
+
+    async def registered(self, endpoint: str) -> bool | None:
+        """Whether a phone is registered at `endpoint`: Asterisk 22's `PJSIPShowEndpoint`
+        says `DeviceState: Unavailable` while no contact is registered (seen on 22.10.1;
+        `DeviceStateList` lists no PJSIP devices there). None: Asterisk cannot be asked
+        now; False also for an endpoint Asterisk does not have."""
+        if not self._ami.connected:
+            return None
+        try:
+            result = await self._ami.list_action("PJSIPShowEndpoint", {"Endpoint": endpoint})
+        except AmiActionFailed:
+            return False
+        except AmiError:
+            return None
+        for event in result.events:
+            if event.name == "EndpointDetail":
+                return not phone_unavailable(event.get("DeviceState"))
+        return None
+
+    async def unregistered(self) -> set[str] | None:
+        """Every endpoint without a registered phone (`PJSIPShowEndpoints`, one action
+        for all); None when Asterisk cannot be asked now."""
+        if not self._ami.connected:
+            return None
+        try:
+            result = await self._ami.list_action("PJSIPShowEndpoints")
+        except AmiError as exc:
+            log.warning("endpoint states not read (%s)", exc)
+            return None
+        return {
+            event.get("ObjectName") or ""
+            for event in result.events
+            if event.name == "EndpointList" and phone_unavailable(event.get("DeviceState"))
+        } - {""}
+
+
+def phone_unavailable(device_state: str | None) -> bool:
+    """`DeviceState` as PJSIPShowEndpoint(s) write it: `Unavailable` (no contact
+    registered, or none reachable), `Not in use`, `In use`, `Ringing`, ..."""
+    return (device_state or "").strip().lower() == "unavailable"

@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.agents.domain import (
     MISSED_CALLS,
+    OFFER_EXPIRED,
+    PHONE_NOT_REGISTERED,
+    PHONE_UNAVAILABLE,
     Agent,
     AgentBoard,
     AgentError,
@@ -29,6 +32,7 @@ from callcenter.agents.domain import (
     AgentStatus,
     Case,
     Transition,
+    restore,
 )
 from callcenter.agents.store import AgentRepository, WrapUp
 from callcenter.kernel.clock import Clock
@@ -44,6 +48,8 @@ Watcher = Callable[[list[Transition]], None]
 RemovalHook = Callable[[Agent, AgentStatus], Awaitable[None]]
 # Awaited when a wrap-up opens a case (the callbacks feature queues its reply call).
 CaseWatcher = Callable[[Case], Awaitable[None]]
+# Is the phone at this PJSIP endpoint registered? None: Asterisk cannot be asked now.
+PhoneCheck = Callable[[str], Awaitable[bool | None]]
 
 
 @dataclass(frozen=True)
@@ -56,11 +62,17 @@ class Alert:
 
 class AgentService:
     def __init__(
-        self, board: AgentBoard, repository: AgentRepository, *, clock: Clock = time.time
+        self,
+        board: AgentBoard,
+        repository: AgentRepository,
+        *,
+        clock: Clock = time.time,
+        phones: PhoneCheck | None = None,
     ) -> None:
         self.board = board
         self._repo = repository
         self._clock = clock
+        self._phones = phones
         self.alerts: deque[Alert] = deque(maxlen=MAX_ALERTS)
         self._pending: asyncio.Queue[tuple[list[Transition], dict[str, AgentStatus]]] = (
             asyncio.Queue()
@@ -86,17 +98,56 @@ class AgentService:
     # -- start -----------------------------------------------------------------------------
 
     async def load(self) -> None:
-        """Agents and their last known state from the database (pauses survive restarts)."""
+        """Agents and their last known state from the database: pauses, calls, wrap-up
+        ends and offers survive a restart (`domain.restore`). What changed while no
+        process listened (a call that ended, an offer that died) is the AMI reconcile's
+        to settle; wrap-ups and offers whose time passed end on the first tick."""
         now = self._clock()
-        for agent, status in await self._repo.list_agents():
-            if status.state is AgentState.RINGING:
-                # The offer died with the previous process; the call has moved on.
-                status = AgentStatus(AgentState.AVAILABLE, now, idle_since=status.idle_since)
+        for agent, saved in await self._repo.list_agents():
+            status = restore(saved, now, self.board.settings)
             self.board.add(agent, status)
+            if status != saved:
+                # Saved as restored: a second crash must not restore the old state again.
+                self._pending.put_nowait(([], {agent.staff_no: status}))
 
     # -- agent actions (API, CLI) -----------------------------------------------------------
 
+    async def phone_registered(self, staff_no: str, endpoint: str | None = None) -> bool | None:
+        """Whether the agent's phone (or the one at `endpoint`) is registered with
+        Asterisk; None: cannot tell now (AMI down, or an app without telephony)."""
+        agent = self.board.agents.get(staff_no)
+        if agent is None:
+            raise AgentError("unknown-agent", f"no agent with staff number {staff_no!r}")
+        if self._phones is None:
+            return None
+        return await self._phones(endpoint or agent.endpoint)
+
+    async def login(self, staff_no: str, endpoint: str | None = None) -> AgentStatus:
+        """Log in (at `endpoint`, hot-desking), refused (`phone-not-registered`) while
+        Asterisk says the phone there is not registered: the router would offer calls to
+        a phone that cannot ring. A refused login moves nobody to another phone.
+
+        When Asterisk cannot be asked (AMI down), the login is accepted: refusing
+        would lock every agent out during an outage, and the reconcile on the next AMI
+        connect logs out an available agent whose phone is not registered."""
+        status = self.board.get(staff_no)
+        target = endpoint or self.board.agents[staff_no].endpoint
+        if (
+            status.state is AgentState.LOGGED_OUT
+            and await self.phone_registered(staff_no, target) is False
+        ):
+            raise AgentError(
+                PHONE_NOT_REGISTERED,
+                f"agent {staff_no}'s phone ({target}) is not registered with Asterisk:"
+                " start the softphone, then log in",
+                endpoint=target,
+            )
+        if target != self.board.agents[staff_no].endpoint:
+            await self.rebind(staff_no, target)
+        return self.act(staff_no, "login")
+
     def act(self, staff_no: str, action: str, reason: str | None = None) -> AgentStatus:
+        """A state action as it is; the API logs in through `login` (which checks the phone)."""
         now = self._clock()
         if action == "login":
             out = self.board.login(staff_no, now)
@@ -169,11 +220,37 @@ class AgentService:
 
     # -- outbound offers (the callback dialler, click-to-call) ------------------------------
 
-    def offer(self, staff_no: str, call: str) -> None:
-        self.commit(self.board.offer(staff_no, call, self._clock()))
+    def offer(self, staff_no: str, call: str, ring_seconds: float | None = None) -> None:
+        """Mark the agent ringing with `call` for `ring_seconds` (then it expires)."""
+        self.commit(self.board.offer(staff_no, call, self._clock(), ring_seconds))
 
-    def withdraw(self, staff_no: str, call: str) -> None:
-        self.commit(self.board.withdrawn(staff_no, call, self._clock()))
+    def withdraw(self, staff_no: str, call: str, why: str | None = None) -> None:
+        self.commit(self.board.withdrawn(staff_no, call, self._clock(), why))
+
+    def offer_failed(self, staff_no: str, call: str, why: str, *, counts_as_miss: bool) -> None:
+        """An offer that rang the agent's own phone (an Originate) failed with `why`.
+
+        A no-answer is a miss where `counts_as_miss` (the callback dialler; a
+        click-to-call the agent placed and did not pick up is their own choice).
+        Anything else releases the agent at once with `why` in the state log and
+        an alert; a phone that could not be rung at all (`phone-unavailable`:
+        not registered) also logs the agent out, as a softphone that unregisters
+        does, so no further offer goes to it."""
+        if why == "no-answer" and counts_as_miss:
+            self.missed(staff_no, call)
+            return
+        if staff_no not in self.board.agents:
+            return
+        now = self._clock()
+        out = self.board.withdrawn(staff_no, call, now, why)
+        self.commit(out)
+        if not out:
+            return
+        if why == PHONE_UNAVAILABLE and self.board.status[staff_no].state is AgentState.AVAILABLE:
+            self.commit(self.board.logout(staff_no, now), why=why)
+            self.alert(why, staff_no, f"agent {staff_no}'s phone could not be rung: logged out")
+        elif why != "no-answer":
+            self.alert("offer-failed", staff_no, f"call {call} to agent {staff_no} failed: {why}")
 
     def missed(self, staff_no: str, call: str) -> None:
         out = self.board.not_answered(staff_no, call, self._clock())
@@ -247,10 +324,22 @@ class AgentService:
     # -- background -------------------------------------------------------------------------
 
     async def run_ticks(self, interval: float = 0.5) -> None:
-        """End the wrap-ups whose time ran out."""
+        """End the wrap-ups whose time ran out, withdraw the offers nobody resolved."""
         while True:
             await asyncio.sleep(interval)
-            self.commit(self.board.expire(self._clock()))
+            self.tick()
+
+    def tick(self) -> list[Transition]:
+        out = self.board.expire(self._clock())
+        self.commit(out)
+        for t in out:
+            if t.reason == OFFER_EXPIRED:
+                self.alert(
+                    OFFER_EXPIRED,
+                    t.staff_no,
+                    f"offer of {t.call} to agent {t.staff_no} never confirmed: released",
+                )
+        return out
 
     async def run_persistence(self, retry_max: float = 10.0) -> None:
         """Write transitions in order; while the database is down, keep them and retry."""

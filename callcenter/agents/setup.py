@@ -31,6 +31,7 @@ def setup(app: web.Application, config: Config) -> None:
 async def _agents(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     repository = AgentRepository(app[SESSIONS])
+    provisioning = AgentProvisioning(config, app[AMI])
     agents = AgentService(
         AgentBoard(
             BoardSettings(
@@ -40,6 +41,7 @@ async def _agents(app: web.Application) -> AsyncIterator[None]:
             )
         ),
         repository,
+        phones=provisioning.registered,
     )
     await agents.load()
     supervisor = app[SUPERVISOR]
@@ -51,7 +53,7 @@ async def _agents(app: web.Application) -> AsyncIterator[None]:
     # The call log's "agents see their own calls": who took which call is ours to say.
     unset_handled_by = app[REPOSITORY].set_handled_by(handled_by)
     app[AGENT_REPOSITORY] = repository
-    app[PROVISIONING] = AgentProvisioning(config, app[AMI])
+    app[PROVISIONING] = provisioning
     app[AGENTS] = agents
     try:
         yield

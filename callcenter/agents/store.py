@@ -205,7 +205,9 @@ class AgentRepository:
 
     async def open_case_owner(self, caller_number: str) -> str | None:
         """The owner of the caller's most recent open case, if any."""
-        if not caller_number:
+        if not any(ch.isdigit() for ch in caller_number):
+            # A caller ID with no digit (anonymous, withheld, a trunk's text) names no
+            # customer: every anonymous caller would go to one case's owner.
             return None
         async with self._sessions() as session:
             return await session.scalar(
@@ -361,6 +363,9 @@ def _status(row: AgentRow) -> AgentStatus:
         pending_pause=row.pending_pause,
         idle_since=_epoch(row.idle_since),
         missed_in_row=row.missed_in_row,
+        call=row.call,
+        wrap_up_until=_epoch(row.wrap_up_until),
+        ring_until=_epoch(row.ring_until),
     )
 
 
@@ -372,6 +377,9 @@ def _status_columns(status: AgentStatus) -> dict[str, Any]:
         "pending_pause": status.pending_pause,
         "idle_since": to_datetime(status.idle_since),
         "missed_in_row": status.missed_in_row,
+        "call": status.call,
+        "wrap_up_until": to_datetime(status.wrap_up_until),
+        "ring_until": to_datetime(status.ring_until),
     }
 
 

@@ -27,6 +27,11 @@ class AgentRow(Base):
     pending_pause: Mapped[str | None] = mapped_column(sa.String(64))
     idle_since: Mapped[datetime | None]
     missed_in_row: Mapped[int] = mapped_column(sa.Integer)
+    # What a restart needs to end the state exactly: the call offered, talked or
+    # wrapped up, when the wrap-up ends, until when an offer may ring.
+    call: Mapped[str | None] = mapped_column(sa.String(64))
+    wrap_up_until: Mapped[datetime | None]
+    ring_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
 
 

@@ -9,7 +9,11 @@ originates the agent's phone into `[callcenter-callback]`, which dials the
 customer with the company's caller ID once the agent answers. The outcome of
 the attempt comes back from the dialplan's hang-up handler (`callback-result`
 over FastAGI); if the agent does not answer, the callback goes back to the
-queue untouched (no attempt counted against the customer).
+queue untouched (no attempt counted against the customer). An Originate that
+fails for another reason (the phone unregistered, busy, rejecting) releases
+the agent at once with that reason (`AgentService.offer_failed`: an
+unregistered phone also logs the agent out, so the next poll does not pick
+them again) and puts the callback back too.
 
 Every task it starts (releasing a missed offer, saving outcomes after a
 database outage) runs under the app's TaskSupervisor, so none outlives the app.
@@ -23,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from callcenter.agents.domain import Agent, AgentError
+from callcenter.agents.originate import OriginateResponses
 from callcenter.agents.service import AgentService
 from callcenter.agi.fastagi import AgiRequest
 from callcenter.ami.client import AmiClient
@@ -65,8 +70,8 @@ class Dialer:
         self._agent_ring = agent_ring_seconds
         self._caller_id = caller_id
         self._clock = clock
-        # ActionID of an Originate -> (callback, agent), until its OriginateResponse.
-        self._originating: dict[str, tuple[Callback, Agent]] = {}
+        # Originates waiting for their OriginateResponse (early answers included).
+        self._responses = OriginateResponses()
         self.dialled = 0
         # Attempt outcomes the database refused (an outage), oldest first.
         self.unsaved: list[tuple[int, Outcome, float, str, str | None]] = []
@@ -128,7 +133,7 @@ class Dialer:
             return None
         callback = claimed[0]
         try:
-            self._agents.offer(agent.staff_no, f"callback-{callback.id}")
+            self._agents.offer(agent.staff_no, f"callback-{callback.id}", self._agent_ring)
         except AgentError:
             await self._repo.release(callback.id or 0)
             return None
@@ -156,24 +161,27 @@ class Dialer:
             self._agents.withdraw(agent.staff_no, f"callback-{callback.id}")
             await self._repo.release(callback.id or 0)
             return None
-        self._originating[action_id] = (callback, agent)
         self.dialled += 1
         log.info(
             "callback %s (%s) offered to agent %s", callback.id, callback.purpose, agent.staff_no
         )
+        self._responses.expect(
+            action_id, lambda failure: self._agent_leg_ended(callback, agent, failure)
+        )
         return callback
 
     def on_event(self, event: Message) -> None:
-        if event.name != "OriginateResponse":
-            return
-        pending = self._originating.pop(event.get("ActionID") or "", None)
-        if pending is None:
-            return
-        callback, agent = pending
-        if (event.get("Response") or "").lower() == "success":
+        self._responses.on_event(event)
+
+    def _agent_leg_ended(self, callback: Callback, agent: Agent, failure: str | None) -> None:
+        if failure is None:
             return  # the agent answered; the dialplan takes it from here
-        # The agent did not answer: their miss, not the customer's.
-        self._agents.missed(agent.staff_no, f"callback-{callback.id}")
+        log.info("callback %s: agent %s not reached (%s)", callback.id, agent.staff_no, failure)
+        # The agent's phone was not answered: their miss (or their phone's), not the
+        # customer's; the callback keeps its turn.
+        self._agents.offer_failed(
+            agent.staff_no, f"callback-{callback.id}", failure, counts_as_miss=True
+        )
         self._supervisor.spawn(
             f"callback-{callback.id}-release", self._release_missed(callback.id or 0)
         )

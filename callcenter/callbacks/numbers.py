@@ -57,6 +57,19 @@ def normalize_number(raw: str) -> str:
     return plus + digits
 
 
+def is_dialable(raw: str | None) -> bool:
+    """Whether a caller ID is a number to call. Anonymous, withheld, restricted, a
+    trunk's text caller ID and an empty one are not: they are kept and shown as they
+    came, and only dialling (callbacks, click-to-call) refuses them."""
+    if not raw:
+        return False
+    try:
+        normalize_number(raw)
+    except CallbackError:
+        return False
+    return True
+
+
 @dataclass(frozen=True, init=False)
 class DoNotCallList:
     """Numbers the center must not call, kept normalised.

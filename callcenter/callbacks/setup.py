@@ -65,6 +65,7 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
         client.subscribe(dialer.on_event),
         app[RECORD_SINK].add(sources),
         app[METRICS].watch_callbacks(dialer),
+        app[METRICS].watch_callback_requests(sources),
         # A wrap-up's complaint case: its reply callback, or the follow-up once resolved.
         agents.watch_cases(sources.on_case),
     ]

@@ -2,29 +2,77 @@
 
 Each source turns into a `request` on the callback queue, which merges it with
 the open callback for the same number and purpose. A source that cannot be
-called back (no caller ID, an invalid number, the do-not-call list) is logged
-and skipped: it never stops the call log or the router.
+called back (no caller ID, a caller ID that is no number, the do-not-call
+list) is logged with its reason, counted, and skipped: it never stops the call
+log, a wrap-up or the router.
+
+Every inbound caller who never talked to a person (rang out, hung up while it
+rang or while the system held them, was cut off) gets one abandoned callback,
+unless the call already has its own: pressed 1 (press-1) or left an after-hours
+message (after-hours).
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from callcenter.agents.domain import Case
-from callcenter.callbacks.numbers import CallbackError
+from callcenter.callbacks.numbers import CallbackError, is_dialable
 from callcenter.callbacks.requests import Purpose, SchedulerSettings, progress_call_due
 from callcenter.callbacks.store import CallbackRepository
-from callcenter.calls.record import CallRecord, Direction, Outcome
+from callcenter.calls.record import (
+    AFTER_HOURS,
+    CALLBACK_REQUESTED,
+    UNREACHED,
+    CallRecord,
+    Direction,
+    Outcome,
+)
 from callcenter.kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 
 REQUEST_PURPOSES = {"press-1": Purpose.PRESS_1, "after-hours": Purpose.AFTER_HOURS}
+
+
+class NoCallback(enum.StrEnum):
+    """Why a finished call gets no abandoned callback."""
+
+    NOT_INBOUND = "not-inbound"
+    REACHED_PERSON = "reached-a-person"
+    PRESSED_1 = "pressed-1"  # its press-1 callback is the one
+    AFTER_HOURS = "after-hours"  # its message's callback is the one
+    # The caller could not be called back: counted and logged as skipped.
+    NO_CALLER_ID = "no-caller-id"
+    NOT_DIALLABLE = "invalid-number"  # anonymous, withheld, a trunk's text caller ID
+
+
+# The reasons that are a caller the center owes a call and cannot make.
+UNDIALLABLE = frozenset({NoCallback.NO_CALLER_ID, NoCallback.NOT_DIALLABLE})
+
+
+def abandoned_callback_for(record: CallRecord) -> NoCallback | None:
+    """None when this call gets an abandoned callback, else why not."""
+    if record.direction is not Direction.INBOUND:
+        return NoCallback.NOT_INBOUND
+    if record.outcome not in UNREACHED:
+        return NoCallback.REACHED_PERSON
+    if CALLBACK_REQUESTED in record.notes:
+        return NoCallback.PRESSED_1
+    if AFTER_HOURS in record.notes:
+        return NoCallback.AFTER_HOURS
+    if not record.caller_number or not record.caller_number.strip():
+        return NoCallback.NO_CALLER_ID
+    if not is_dialable(record.caller_number):
+        return NoCallback.NOT_DIALLABLE
+    return None
 
 
 class Cases(Protocol):
@@ -70,27 +118,43 @@ class CallbackSources:
         self._tasks: set[asyncio.Task[None]] = set()
         self.requested = 0
         self.skipped = 0
+        # Skipped requests by reason: "no-caller-id", "invalid-number", "do-not-call", ...
+        self.skipped_by_reason: Counter[str] = Counter()
 
-    # -- a RecordSink: abandoned inbound calls are called back -------------------------
+    # -- a RecordSink: callers who reached nobody are called back ----------------------
 
     def submit(self, record: CallRecord) -> None:
-        if record.direction is not Direction.INBOUND or not record.caller_number:
+        if record.direction is not Direction.INBOUND:
             return
-        if record.outcome is Outcome.ABANDONED:
-            self._spawn(
-                self._abandoned(record.caller_number, record.linkedid, record.reconstructed)
+        number = record.caller_number
+        if record.outcome is Outcome.ANSWERED:
+            if (
+                number
+                and not record.reconstructed
+                and sampled_for_follow_up(record.linkedid, self._follow_up_share)
+            ):
+                self._spawn(self._follow_up(number, record.linkedid))
+            return
+        why_not = abandoned_callback_for(record)
+        if why_not in UNDIALLABLE:
+            self._skip(
+                str(why_not),
+                "no abandoned callback for call %s from %r: %s",
+                record.linkedid,
+                number,
+                "no caller ID" if why_not is NoCallback.NO_CALLER_ID else "not a dialable number",
             )
-        elif (
-            record.outcome is Outcome.ANSWERED
-            and not record.reconstructed
-            and sampled_for_follow_up(record.linkedid, self._follow_up_share)
-        ):
-            self._spawn(self._follow_up(record.caller_number, record.linkedid))
+        elif why_not is None and number:
+            self._spawn(self._abandoned(number, record.linkedid))
+        else:
+            log.debug("no abandoned callback for call %s: %s", record.linkedid, why_not)
 
-    async def _abandoned(self, number: str, linkedid: str, reconstructed: bool) -> None:
+    async def _abandoned(self, number: str, linkedid: str) -> None:
         # A call rebuilt from Asterisk's trail comes back at every restart (the trail's
-        # lookback): call it back only if no callback was ever made for it.
-        if reconstructed and await self._callbacks.known_call(linkedid):
+        # lookback), and a press-1 whose user event was missed left its request: a call
+        # that already has a callback (any purpose, merged included) gets no other.
+        if await self._callbacks.known_call(linkedid):
+            log.debug("call %s already has a callback", linkedid)
             return
         await self.request(number, Purpose.ABANDONED, linkedid=linkedid)
 
@@ -149,11 +213,15 @@ class CallbackSources:
                 **details,
             )
         except CallbackError as exc:
-            self.skipped += 1
-            log.info("no %s callback for %s: %s", purpose.value, number, exc)
+            self._skip(exc.error_id, "no %s callback for %r: %s", purpose.value, number, exc)
             return False
         self.requested += 1
         return True
+
+    def _skip(self, reason: str, message: str, *args: object) -> None:
+        self.skipped += 1
+        self.skipped_by_reason[reason] += 1
+        log.info(message, *args)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)

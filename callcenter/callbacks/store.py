@@ -175,13 +175,17 @@ class CallbackRepository:
 
     async def known_call(self, linkedid: str) -> bool:
         """Whether a callback (any status) was ever requested for this call, merged included."""
+        notes = sa.cast(CallbackRow.notes, sa.Text)
         async with self._sessions() as session:
             found = await session.scalar(
                 sa.select(CallbackRow.id)
                 .where(
                     sa.or_(
                         CallbackRow.linkedid == linkedid,
-                        sa.cast(CallbackRow.notes, sa.Text).like(f"%linkedid={linkedid}%"),
+                        # A merge note ends at the linkedid or goes on with " case=":
+                        # "...linkedid=1.12" must not be taken for call "1.1".
+                        notes.like(f'%linkedid={linkedid}"%'),
+                        notes.like(f"%linkedid={linkedid} %"),
                     )
                 )
                 .limit(1)

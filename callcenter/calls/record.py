@@ -8,19 +8,38 @@ nothing is invented.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # The note on a call rebuilt from Asterisk's own trail (CEL) instead of seen live.
 RECONSTRUCTED = "reconstructed"
+# Notes from the dialplan's user events: the caller pressed 1 while held (a press-1
+# callback exists), or arrived after hours (a message and its callback exist).
+CALLBACK_REQUESTED = "callback-requested"
+AFTER_HOURS = "after-hours"
+# Notes that say the call was cut off by Asterisk going away, not ended by a party.
+# A caller ID or dialled number longer than this is clipped (noted "number-clipped"):
+# a trunk may send any text, and one over-long value must never stop the call log.
+MAX_NUMBER_LENGTH = 64
+CUT_OFF_NOTES = frozenset({"asterisk-restart", "asterisk-shutdown", "ended-while-disconnected"})
 
 
 class Outcome(enum.StrEnum):
-    ANSWERED = "answered"  # an agent answered
-    ANSWERED_BY_SYSTEM = "answered_by_system"  # the system answered, no agent took it
-    ABANDONED = "abandoned"  # the caller hung up before any answer
+    ANSWERED = "answered"  # an agent answered (at once, or after the system held the caller)
+    # The system answered and no agent took the call; the system ended it (after a
+    # press-1 request or an after-hours message) or Asterisk cut it off.
+    ANSWERED_BY_SYSTEM = "answered_by_system"
+    # The system answered (the ring budget was spent) and held the caller, who hung up
+    # before any agent took the call: an abandon, counted apart from ringing abandons.
+    ABANDONED_AFTER_SYSTEM = "abandoned_after_system"
+    ABANDONED = "abandoned"  # the caller hung up while it rang, before any answer
     UNANSWERED = "unanswered"  # ended unanswered for another reason (failed, busy...)
     INTERRUPTED = "interrupted"  # Asterisk restarted or the channels vanished mid-call
+
+
+# The outcomes of a caller who never talked to a person.
+UNREACHED = frozenset(set(Outcome) - {Outcome.ANSWERED})
 
 
 class Party(enum.StrEnum):
@@ -33,6 +52,55 @@ class Direction(enum.StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
     INTERNAL = "internal"
+
+
+def classify_outcome(
+    *,
+    agent_took_it: bool,
+    system_answered: bool,
+    caller_hung_up_first: bool,
+    caller_hung_up_unanswered: bool,
+    notes: Iterable[str],
+) -> Outcome:
+    """What happened to a call, from the facts the tracker gathered.
+
+    A caller held by the system who hangs up is an abandon, unless they asked for a
+    callback (pressed 1) or left an after-hours message: the system served those.
+    """
+    said = frozenset(notes)
+    if agent_took_it:
+        return Outcome.ANSWERED
+    if system_answered:
+        served = CALLBACK_REQUESTED in said or AFTER_HOURS in said
+        if caller_hung_up_first and not served:
+            return Outcome.ABANDONED_AFTER_SYSTEM
+        return Outcome.ANSWERED_BY_SYSTEM
+    if caller_hung_up_unanswered:
+        return Outcome.ABANDONED
+    if said & CUT_OFF_NOTES:
+        return Outcome.INTERRUPTED
+    return Outcome.UNANSWERED
+
+
+def measure_wait(
+    *,
+    arrived_at: float | None,
+    system_answered_at: float | None,
+    agent_answered_at: float | None,
+    ended_at: float | None,
+) -> tuple[float | None, float | None]:
+    """(wait, wait after the system answer) in seconds.
+
+    The wait runs from arrival until an agent answered, or until the call ended for a
+    caller who never reached one; the second part is the share of it after the system
+    answered (greeting, hold music, position), None when the system never answered.
+    """
+    until = agent_answered_at if agent_answered_at is not None else ended_at
+    wait = None if arrived_at is None or until is None else round(max(0.0, until - arrived_at), 3)
+    held = None
+    if system_answered_at is not None and until is not None:
+        held = round(max(0.0, until - system_answered_at), 3)
+    return wait, held
 
 
 @dataclass(frozen=True)
@@ -70,12 +138,22 @@ class CallRecord:
     outcome: Outcome
     hangup_cause: int | None = None
     recordings: tuple[RecordingSegment, ...] = field(default=())
-    # Why the record is less than complete ("asterisk-restart", "resync-missing", ...).
+    # Why the record is less than complete ("asterisk-restart", "resync-missing", ...),
+    # and what the dialplan said of it ("callback-requested", "after-hours", ...).
     notes: tuple[str, ...] = field(default=())
+    # Inbound: seconds from arrival until an agent answered, or until the end for a
+    # caller who reached nobody; and the part of it after the system answered (None
+    # when the system never answered). See `measure_wait`.
+    wait_seconds: float | None = None
+    system_wait_seconds: float | None = None
 
     @property
     def reconstructed(self) -> bool:
         return RECONSTRUCTED in self.notes
+
+    @property
+    def reached_person(self) -> bool:
+        return self.outcome is Outcome.ANSWERED
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (enums as their values, recordings as dicts)."""
@@ -111,4 +189,6 @@ class CallRecord:
             hangup_cause=data.get("hangup_cause"),
             recordings=tuple(RecordingSegment(**r) for r in data.get("recordings", ())),
             notes=tuple(data.get("notes", ())),
+            wait_seconds=data.get("wait_seconds"),
+            system_wait_seconds=data.get("system_wait_seconds"),
         )

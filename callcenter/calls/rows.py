@@ -46,4 +46,6 @@ def record_from_row(row: sa.Row[Any], segments: Iterable[RecordingSegment]) -> C
         hangup_cause=row.hangup_cause,
         recordings=tuple(segments),
         notes=tuple(row.notes or ()),
+        wait_seconds=row.wait_seconds,
+        system_wait_seconds=row.system_wait_seconds,
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from callcenter.calls.record import MAX_NUMBER_LENGTH
 from callcenter.kernel.db import ENUM_LENGTH, Base, BigId
 
 
@@ -20,9 +21,9 @@ class CallRow(Base):
     direction: Mapped[str] = mapped_column(sa.String(ENUM_LENGTH))
     # Indexed for screen pops: a caller's history while the phone rings (inbound by the
     # caller's number, outbound by the number dialled).
-    caller_number: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    caller_number: Mapped[str | None] = mapped_column(sa.String(MAX_NUMBER_LENGTH), index=True)
     caller_name: Mapped[str | None] = mapped_column(sa.Text)
-    dialled_number: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    dialled_number: Mapped[str | None] = mapped_column(sa.String(MAX_NUMBER_LENGTH), index=True)
     queue: Mapped[str | None] = mapped_column(sa.String(128), index=True)
     arrived_at: Mapped[datetime | None] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]
@@ -38,6 +39,10 @@ class CallRow(Base):
     outcome: Mapped[str] = mapped_column(sa.String(ENUM_LENGTH), index=True)
     hangup_cause: Mapped[int | None] = mapped_column(sa.Integer)
     notes: Mapped[list[str]] = mapped_column(sa.JSON)
+    # Inbound: arrival until an agent answered (or the end, for a caller who reached
+    # nobody), and the part of it after the system answered (record.measure_wait).
+    wait_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    system_wait_seconds: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
 

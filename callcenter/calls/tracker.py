@@ -21,13 +21,25 @@ Why the rules are what they are (all seen on a real Asterisk 22):
 from __future__ import annotations
 
 import logging
+import math
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from callcenter.ami.channel import interface_endpoint
 from callcenter.ami.message import Message
-from callcenter.calls.record import CallRecord, Direction, Outcome, Party, RecordingSegment
+from callcenter.calls.record import (
+    AFTER_HOURS,
+    CALLBACK_REQUESTED,
+    MAX_NUMBER_LENGTH,
+    CallRecord,
+    Direction,
+    Outcome,
+    Party,
+    RecordingSegment,
+    classify_outcome,
+    measure_wait,
+)
 from callcenter.calls.ring import count_rings
 from callcenter.config import RingConfig, TrackerConfig
 
@@ -36,6 +48,17 @@ log = logging.getLogger(__name__)
 _UP = "6"
 _NO_RECORDS: tuple[CallRecord, ...] = ()
 _RECENT_LIMIT = 20_000
+# Hostile or broken input (issue 19). A real event is stamped between 2000 and 2100; a
+# duration Asterisk reports (HoldTime, TalkTime, Duration) is under a week.
+_MIN_EVENT_TIME = 946_684_800.0
+_MAX_EVENT_TIME = 4_102_444_800.0
+_MAX_DURATION = 7 * 86_400.0
+# What one call may hold, so that no stream can grow a single call without bound.
+_MAX_LEGS = 64
+_MAX_NOTES = 32
+_MAX_RECORDINGS = 64
+# Idle and orphaned calls are looked for this often (event time).
+_SWEEP_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
@@ -67,8 +90,17 @@ class ChannelSnapshot:
         )
 
 
+def _clipped(call: _Call, number: str | None) -> str | None:
+    """A number as it came, unless it is longer than the call log keeps."""
+    if number is None or len(number) <= MAX_NUMBER_LENGTH:
+        return number
+    call.note("number-clipped")
+    return number[:MAX_NUMBER_LENGTH]
+
+
 def _parse_duration(raw: str | None) -> float | None:
-    if not raw:
+    """`HH:MM:SS` (CoreShowChannel's Duration); None when absent or absurd."""
+    if not raw or len(raw) > 16:
         return None
     try:
         parts = [int(p) for p in raw.split(":")]
@@ -77,16 +109,19 @@ def _parse_duration(raw: str | None) -> float | None:
     seconds = 0
     for part in parts:
         seconds = seconds * 60 + part
-    return float(seconds)
+    return float(seconds) if 0 <= seconds <= _MAX_DURATION else None
 
 
 def _float(raw: str | None) -> float | None:
+    """A duration in seconds (HoldTime, TalkTime): None when absent, not finite or absurd,
+    so no `inf` reaches the ring count (it raised OverflowError there)."""
     if raw is None or raw == "":
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         return None
+    return value if math.isfinite(value) and 0.0 <= value <= _MAX_DURATION else None
 
 
 @dataclass
@@ -105,6 +140,8 @@ class _Call:
     # A callback: the agent who places it (credited once the customer answers).
     outbound_agent: str | None = None
     answered_by: Party | None = None
+    # When an agent took a call the system answered first (its wait ends here).
+    agent_connected_at: float | None = None
     agent: str | None = None
     agent_name: str | None = None
     hold_seconds: float | None = None
@@ -129,7 +166,7 @@ class _Call:
     notes: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
-        if text not in self.notes:
+        if text not in self.notes and len(self.notes) < _MAX_NOTES:
             self.notes.append(text)
 
 
@@ -147,8 +184,20 @@ class CallTracker:
         self._ending: deque[tuple[float, str]] = deque()
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._clock: float | None = None
+        # The wall clock the live service passes to `expire`/`reconcile`; None in a replay.
+        self._wall: float | None = None
+        # A jump of the event clock beyond max_clock_skew, held until a second event
+        # confirms it (a quiet gap in a recorded stream) rather than one bad frame.
+        self._pending_jump: float | None = None
+        self._next_sweep: float | None = None
+        # Calls finished by the sweep or the cap, returned with the next result.
+        self._forced: list[CallRecord] = []
         self.late_events = 0
         self.unknown_events = 0
+        # Frames the tracker could not use as sent: a Timestamp that is no time (inf, nan,
+        # negative, far from the clock), a leg beyond what one call may hold.
+        self.frame_errors = 0
+        self.expired_calls = 0
         self._handlers: dict[str, Callable[[_Call, Message, float | None], None]] = {
             "Newchannel": self.on_newchannel,
             "Newstate": self.on_newstate,
@@ -206,17 +255,17 @@ class CallTracker:
             # and only while a call waits out its grace period.
             if not self._ending:
                 return _NO_RECORDS
-            self._advance(event.timestamp)
-            return self._expire_due()
+            self._advance(self._event_time(event))
+            return self._finished_now()
         name = headers["Event"]
-        when = event.timestamp
+        when = self._event_time(event)
         self._advance(when)
         if name == "Shutdown":
             # Asterisk is going down (a restart or a stop): the calls it hangs up
             # now were interrupted, whatever their hang-up events say.
             for open_call in self._calls.values():
                 open_call.note("asterisk-shutdown")
-            return self._expire_due() if self._ending else _NO_RECORDS
+            return self._finished_now()
         linkedid = headers.get("Linkedid") or headers.get("Uniqueid")
         if not linkedid:
             self.unknown_events += 1
@@ -232,24 +281,150 @@ class CallTracker:
                     linkedid,
                     extra={"linkedid": linkedid},
                 )
-                return self._expire_due() if self._ending else _NO_RECORDS
+                return self._finished_now()
+            if len(self._calls) >= self._config.max_open_calls:
+                self._evict_oldest()
             call = self._calls[linkedid] = _Call(linkedid)
             if name != "Newchannel":
                 call.note("started-mid-call")
+        if self._too_many_legs(call, headers):
+            return self._finished_now()
         if when is not None:
             call.last_time = when
+        elif call.last_time is None:
+            call.last_time = self._clock
         handler(call, event, when)
-        return self._expire_due() if self._ending else _NO_RECORDS
+        return self._finished_now()
+
+    def _event_time(self, event: Message) -> float | None:
+        """The event's Timestamp when it is a sane time; else counted as a frame error and
+        replaced by the tracker's clock (a hang-up with a garbled stamp still ends its leg)."""
+        raw = event.headers.get("Timestamp")
+        if raw is None:
+            return None
+        when = event.timestamp  # None for text that is no finite number
+        reason = self._time_refusal(when)
+        if reason is None:
+            return when
+        self.frame_errors += 1
+        if self.frame_errors == 1 or self.frame_errors % 1000 == 0:
+            log.warning(
+                "AMI %s with Timestamp %r (%s): applied at the tracker's clock; %d such frames",
+                event.name,
+                raw[:40],
+                reason,
+                self.frame_errors,
+            )
+        return self._clock
+
+    def _time_refusal(self, when: float | None) -> str | None:
+        """Why `when` is no time for an event now, or None when it is one."""
+        if when is None or not _MIN_EVENT_TIME <= when <= _MAX_EVENT_TIME:
+            return "not a time between 2000 and 2100"
+        skew = self._config.max_clock_skew
+        if self._wall is not None and when > self._wall + skew:
+            return "ahead of the wall clock"
+        clock = self._clock
+        if clock is None:
+            return None
+        if when < clock - skew - self._config.trail_lookback:
+            return "far behind the clock"
+        if when > clock + skew:
+            pending, self._pending_jump = self._pending_jump, when
+            if self._wall is None and pending is not None and abs(when - pending) <= skew:
+                return None  # two events agree: a gap in a recorded stream, not a bad frame
+            return "far ahead of the clock"
+        self._pending_jump = None
+        return None
 
     def _advance(self, when: float | None) -> None:
         if when is not None and (self._clock is None or when > self._clock):
             self._clock = when
+            if self._next_sweep is None:
+                self._next_sweep = when + _SWEEP_INTERVAL
+            elif when >= self._next_sweep:
+                self._sweep(when)
 
     def expire(self, now: float) -> list[CallRecord]:
-        """Finalise ended calls whose grace period is over at `now` (wall clock, live)."""
-        if self._clock is None or now > self._clock:
-            self._clock = now
-        return self._expire_due()
+        """Finalise ended calls whose grace period is over at `now` (wall clock, live), and
+        calls left open with no live leg or no event for too long."""
+        self._set_wall(now)
+        return list(self._finished_now())
+
+    def _set_wall(self, now: float) -> None:
+        self._wall = now
+        if self._clock is not None and self._clock > now + self._config.max_clock_skew:
+            # Only a bad frame (before the wall clock was known) can have put it there.
+            log.warning("tracker clock %.0f was ahead of the wall clock; reset", self._clock)
+            self._clock = None
+            self._next_sweep = None
+        self._advance(now)
+
+    def _finished_now(self) -> Sequence[CallRecord]:
+        if not self._forced and not self._ending:
+            return _NO_RECORDS
+        finished, self._forced = self._forced, []
+        if self._ending:
+            finished.extend(self._expire_due())
+        return finished
+
+    # -- bounds: hostile or broken streams --------------------------------------------
+
+    def _too_many_legs(self, call: _Call, headers: dict[str, str]) -> bool:
+        """An event that would add a leg beyond `_MAX_LEGS` to one call: a frame error."""
+        uniqueid = headers.get("Uniqueid")
+        new_leg = bool(uniqueid) and uniqueid not in call.live and uniqueid not in call.gone
+        if new_leg and len(call.live) + len(call.gone) >= _MAX_LEGS:
+            refused = True
+        else:
+            dest = headers.get("DestUniqueid")
+            refused = bool(dest) and dest not in call.agent_legs
+            refused = refused and len(call.agent_legs) >= _MAX_LEGS
+        if refused:
+            self.frame_errors += 1
+            call.note("too-many-legs")
+        return refused
+
+    def _sweep(self, clock: float) -> None:
+        """Finish calls that cannot end by themselves: no live leg and no final event for
+        `orphan_expiry`, or no event at all for `idle_expiry`. Records, never dropped."""
+        self._next_sweep = clock + _SWEEP_INTERVAL
+        orphan, idle = self._config.orphan_expiry, self._config.idle_expiry
+        for linkedid, call in list(self._calls.items()):
+            last = call.last_time
+            if last is None:
+                call.last_time = clock  # no stamped event yet: the wait starts now
+                continue
+            if call.ended_at is not None:
+                continue  # waiting out its grace period
+            if not call.live and clock - last >= orphan:
+                self._force_finish(linkedid, call, "expired-no-live-leg")
+            elif clock - last >= idle:
+                self._force_finish(linkedid, call, "expired-idle")
+        if len(self._ending) > len(self._calls) + 1000:
+            # Entries of calls finished another way: keep the deque as small as the calls.
+            self._ending = deque(e for e in self._ending if e[1] in self._calls)
+
+    def _evict_oldest(self) -> None:
+        linkedid = next(iter(self._calls))
+        log.warning(
+            "%d calls open: the oldest, %s, is finished to make room",
+            len(self._calls),
+            linkedid,
+            extra={"linkedid": linkedid},
+        )
+        self._force_finish(linkedid, self._calls[linkedid], "evicted-too-many-calls")
+
+    def _force_finish(self, linkedid: str, call: _Call, reason: str) -> None:
+        call.note(reason)
+        call.gone.update(call.live)
+        call.live.clear()
+        if call.ended_at is None:
+            call.ended_at = call.last_time
+        record = self._finish(linkedid)
+        if record is not None:
+            self.expired_calls += 1
+            self._forced.append(record)
 
     def drain(self) -> list[CallRecord]:
         """Finalise every ended call now (end of a replayed transcript)."""
@@ -269,9 +444,12 @@ class CallTracker:
         adopted. Calls that end this way finish at once (no grace).
         """
         live: dict[str, ChannelSnapshot] = {c.uniqueid: c for c in channels if c.uniqueid}
-        if self._clock is None or now > self._clock:
-            self._clock = now
-        finished: list[CallRecord] = []
+        for snapshot in live.values():
+            still = self._calls.get(snapshot.linkedid)
+            if still is not None:
+                still.last_time = now  # Asterisk still has it: not idle, however quiet
+        self._set_wall(now)
+        finished, self._forced = self._forced, []  # calls the sweep finished just now
         for linkedid, call in list(self._calls.items()):
             missing = [u for u in call.live if u not in live]
             if not missing:
@@ -409,6 +587,8 @@ class CallTracker:
                 call.answered_at = when
         else:
             call.note("agent-after-system-answer")
+            if call.agent_connected_at is None:
+                call.agent_connected_at = when
 
     def on_agent_complete(self, call: _Call, event: Message, when: float | None) -> None:
         call.talk_seconds_asterisk = _float(event.get("TalkTime"))
@@ -432,6 +612,9 @@ class CallTracker:
                 call.note("recording-event-without-file")
                 return
             leg = event.get("Leg") or "unknown"
+            if (uniqueid, leg) not in call.recordings and len(call.recordings) >= _MAX_RECORDINGS:
+                call.note("too-many-recordings")
+                return
             call.recordings[(uniqueid, leg)] = RecordingSegment(
                 linkedid=call.linkedid,
                 uniqueid=uniqueid,
@@ -442,6 +625,10 @@ class CallTracker:
         elif kind == "SystemAnswer" and call.answered_at is None:
             call.answered_at = when
             call.answered_by = Party.SYSTEM
+        elif kind == "CallbackRequested":
+            call.note(CALLBACK_REQUESTED)  # pressed 1: the press-1 callback is its callback
+        elif kind == "AfterHours":
+            call.note(AFTER_HOURS)  # its message is stored as an after-hours callback
         elif kind in ("CallbackDial", "ClickToCall"):
             call.direction = Direction.OUTBOUND
             call.dialled_number = event.get("Number") or call.dialled_number
@@ -518,7 +705,7 @@ class CallTracker:
             call.talk_ended_at = when
         if uniqueid == call.linkedid:
             cause = event.get("Cause")
-            if cause and cause.isdigit():
+            if cause and cause.isascii() and cause.isdigit() and len(cause) <= 3:
                 call.hangup_cause = int(cause)
             if call.answered_at is None:
                 call.caller_requested_hangup = call.caller_requested_hangup or cause == "16"
@@ -580,37 +767,43 @@ class CallTracker:
                 talk = round(max(0.0, end - start), 3)
         if talk is None and call.answered_by is Party.AGENT:
             talk = call.talk_seconds_asterisk
-        if call.answered_by is Party.AGENT or call.agent is not None:
-            outcome = Outcome.ANSWERED
+        agent_took_it = call.answered_by is Party.AGENT or call.agent is not None
+        system_answered = call.answered_by is Party.SYSTEM
+        outcome = classify_outcome(
+            agent_took_it=agent_took_it,
+            system_answered=system_answered,
+            caller_hung_up_first=call.hangup_first is Party.CALLER,
+            caller_hung_up_unanswered=call.abandoned or call.caller_requested_hangup,
+            notes=call.notes,
+        )
+        answered_by: Party | None = None
+        if agent_took_it:
             answered_by = call.answered_by or Party.AGENT
-        elif call.answered_by is Party.SYSTEM:
-            outcome = Outcome.ANSWERED_BY_SYSTEM
+        elif system_answered:
             answered_by = Party.SYSTEM
-        else:
-            answered_by = None
-            interrupted = any(
-                n in call.notes
-                for n in ("asterisk-restart", "asterisk-shutdown", "ended-while-disconnected")
-            )
-            if call.abandoned or call.caller_requested_hangup:
-                outcome = Outcome.ABANDONED
-            elif interrupted:
-                outcome = Outcome.INTERRUPTED
-            else:
-                outcome = Outcome.UNANSWERED
         hangup_first = call.hangup_first
         if outcome is Outcome.ABANDONED:
             hangup_first = Party.CALLER
         elif outcome is Outcome.ANSWERED_BY_SYSTEM and hangup_first is None:
             hangup_first = Party.SYSTEM
+        wait_seconds = system_wait = None
+        # answered_at is the system's answer when it answered first, else the agent's.
+        reached_at = call.agent_connected_at if system_answered else call.answered_at
+        if call.direction is Direction.INBOUND and not (agent_took_it and reached_at is None):
+            wait_seconds, system_wait = measure_wait(
+                arrived_at=call.arrived_at,
+                system_answered_at=call.answered_at if system_answered else None,
+                agent_answered_at=reached_at if agent_took_it else None,
+                ended_at=call.ended_at,
+            )
         if not call.seen_origin:
             call.note("origin-unseen")
         return CallRecord(
             linkedid=call.linkedid,
             direction=call.direction,
-            caller_number=call.caller_number,
+            caller_number=_clipped(call, call.caller_number),
             caller_name=call.caller_name,
-            dialled_number=call.dialled_number,
+            dialled_number=_clipped(call, call.dialled_number),
             queue=call.queue,
             arrived_at=call.arrived_at,
             answered_at=call.answered_at,
@@ -632,6 +825,8 @@ class CallTracker:
                 )
             ),
             notes=tuple(call.notes),
+            wait_seconds=wait_seconds,
+            system_wait_seconds=system_wait,
         )
 
     @staticmethod

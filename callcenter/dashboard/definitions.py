@@ -86,7 +86,12 @@ def classify(
     arrived = record.arrived_at if record.arrived_at is not None else record.ended_at
     if arrived is None:
         return None
-    answered = record.outcome in (Outcome.ANSWERED, Outcome.ANSWERED_BY_SYSTEM)
+    # A held caller who hung up (ABANDONED_AFTER_SYSTEM) was answered first by the system.
+    answered = record.outcome in (
+        Outcome.ANSWERED,
+        Outcome.ANSWERED_BY_SYSTEM,
+        Outcome.ABANDONED_AFTER_SYSTEM,
+    )
     first = record.answered_by if answered else None
     if answered and first is None:
         first = Party.AGENT if record.outcome is Outcome.ANSWERED else Party.SYSTEM

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -32,6 +32,7 @@ NO_QUEUE = "none"
 # A re-emitted record (same Linkedid) must not count twice; remembering the
 # most recent calls is enough, since a re-emission follows its first closely.
 _SEEN_LIMIT = 10_000
+_SYSTEM_FIRST = frozenset({Outcome.ANSWERED_BY_SYSTEM, Outcome.ABANDONED_AFTER_SYSTEM})
 
 
 class AmiSource(Protocol):
@@ -65,6 +66,16 @@ class CallbackSource(Protocol):
     overdue: int
 
 
+class CallbackRequestSource(Protocol):
+    """The callback sources: requests made, and those skipped by reason."""
+
+    @property
+    def requested(self) -> int: ...
+
+    @property
+    def skipped_by_reason(self) -> Mapping[str, int]: ...
+
+
 class _RuntimeCollector(Collector):
     """Reads the AMI client, call-log service and writer at scrape time."""
 
@@ -73,9 +84,26 @@ class _RuntimeCollector(Collector):
         self.calllog: CallLogSource | None = None
         self.writer: WriterSource | None = None
         self.callbacks: CallbackSource | None = None
+        self.requests: CallbackRequestSource | None = None
 
     def collect(self) -> Iterator[Metric]:
         ami, calllog, writer = self.ami, self.calllog, self.writer
+        if self.requests is not None:
+            yield _counter(
+                "callcenter_callback_requests",
+                "Callback requests stored (abandoned calls, press 1, after hours, cases;"
+                " a merge into an open callback counts too)",
+                self.requests.requested,
+            )
+            skipped = CounterMetricFamily(
+                "callcenter_callback_requests_skipped",
+                "Callers owed a callback who cannot be called, by reason (no-caller-id,"
+                " invalid-number: anonymous, withheld or text caller IDs; do-not-call)",
+                labels=["reason"],
+            )
+            for reason, count in sorted(self.requests.skipped_by_reason.items()):
+                skipped.add_metric([reason], float(count))
+            yield skipped
         if self.callbacks is not None:
             yield _gauge(
                 "callcenter_callback_backlog",
@@ -157,25 +185,50 @@ class CallMetrics:
         )
         self.answered = Counter(
             "callcenter_calls_answered",
-            "Inbound calls an agent answered",
+            "Inbound calls an agent answered while they rang (before any system answer)",
             labels,
             registry=self.registry,
         )
         self.abandoned = Counter(
             "callcenter_calls_abandoned",
-            "Inbound calls where the caller hung up before any answer",
+            "Inbound calls where the caller hung up while it rang, before any answer",
             labels,
             registry=self.registry,
         )
         self.answered_by_system = Counter(
             "callcenter_calls_answered_by_system",
-            "Inbound calls the system answered because no agent did within the ring budget",
+            "Inbound calls the system answered because no agent did within the ring budget"
+            " (held callers: whether an agent took them later, they hung up, or they asked"
+            " for a callback); never counted as answered within the budget",
+            labels,
+            registry=self.registry,
+        )
+        self.abandoned_after_system = Counter(
+            "callcenter_calls_abandoned_after_system_answer",
+            "Inbound calls the system answered and held, where the caller hung up before"
+            " any agent took the call (also in callcenter_calls_answered_by_system_total)",
+            labels,
+            registry=self.registry,
+        )
+        self.agent_after_system = Counter(
+            "callcenter_calls_answered_by_agent_after_system_answer",
+            "Inbound calls the system answered and held that an agent took later"
+            " (also in callcenter_calls_answered_by_system_total)",
+            labels,
+            registry=self.registry,
+        )
+        self.agent_within_budget = Counter(
+            "callcenter_calls_answered_by_agent_within_budget",
+            "Inbound calls an agent answered within the ring budget: the three-ring promise"
+            " kept by a person",
             labels,
             registry=self.registry,
         )
         self.within_budget = Counter(
             "callcenter_calls_answered_within_budget",
-            "Inbound calls an agent answered within the ring budget",
+            "Same count as callcenter_calls_answered_by_agent_within_budget_total (kept for"
+            " existing dashboards): an agent answered within the ring budget. The system's"
+            " own answers at the budget are not in it (callcenter_calls_answered_by_system_total)",
             labels,
             registry=self.registry,
         )
@@ -206,9 +259,14 @@ class CallMetrics:
             return
         queue = record.queue or NO_QUEUE
         self.offered.labels(queue).inc()
-        if record.outcome is Outcome.ANSWERED_BY_SYSTEM or record.answered_by is Party.SYSTEM:
-            # Answered by the system within the budget, even if an agent took it later.
+        if record.answered_by is Party.SYSTEM or record.outcome in _SYSTEM_FIRST:
+            # The system answered first (at the budget): never a success of the budget,
+            # even if an agent took the caller later.
             self.answered_by_system.labels(queue).inc()
+            if record.outcome is Outcome.ABANDONED_AFTER_SYSTEM:
+                self.abandoned_after_system.labels(queue).inc()
+            elif record.outcome is Outcome.ANSWERED:
+                self.agent_after_system.labels(queue).inc()
         elif record.outcome is Outcome.ABANDONED:
             self.abandoned.labels(queue).inc()
         elif record.outcome is Outcome.ANSWERED:
@@ -216,6 +274,7 @@ class CallMetrics:
             if record.rings_to_answer is not None:
                 self.rings.labels(queue).observe(record.rings_to_answer)
             if self._answered_within_budget(record):
+                self.agent_within_budget.labels(queue).inc()
                 self.within_budget.labels(queue).inc()
 
     def _answered_within_budget(self, record: CallRecord) -> bool:
@@ -251,6 +310,16 @@ class CallMetrics:
 
         def unwatch() -> None:
             runtime.callbacks = None
+
+        return unwatch
+
+    def watch_callback_requests(self, requests: CallbackRequestSource) -> Callable[[], None]:
+        """Read the callback sources' counts at scrape time; returns the callable that stops it."""
+        runtime = self._runtime
+        runtime.requests = requests
+
+        def unwatch() -> None:
+            runtime.requests = None
 
         return unwatch
 

@@ -7,15 +7,22 @@ records it and dials the number with the company's caller ID. The agent is
 offered the call on the board first (state `ringing`), so the router does not
 ring them with an inbound call meanwhile; if the agent does not answer their
 own phone, the offer is withdrawn (their choice, not a missed call).
+
+A phone Asterisk knows to be unregistered is refused before anything is
+dialled (`phone-not-registered`). An Originate that fails anyway (busy,
+rejected, unregistered meanwhile) releases the agent at once; the reason goes
+to the state log, the supervisors' alerts and the agent's panel (`notify`).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from callcenter.agents.domain import AgentError
+from callcenter.agents.domain import PHONE_NOT_REGISTERED, AgentError, AgentState
+from callcenter.agents.originate import OriginateResponses
 from callcenter.agents.service import AgentService
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
@@ -41,12 +48,24 @@ class Placed:
     action_id: str
 
 
+# (placed call, why it failed): the panel tells the agent.
+Notify = Callable[[Placed, str], None]
+
+
 class ClickToCall:
-    def __init__(self, agents: AgentService, ami: AmiClient, *, agent_ring_seconds: int) -> None:
+    def __init__(
+        self,
+        agents: AgentService,
+        ami: AmiClient,
+        *,
+        agent_ring_seconds: int,
+        notify: Notify | None = None,
+    ) -> None:
         self._agents = agents
         self._ami = ami
         self._agent_ring = agent_ring_seconds
-        self._pending: dict[str, Placed] = {}  # ActionID -> placed, until OriginateResponse
+        self._notify = notify
+        self._responses = OriginateResponses()
 
     async def call(self, staff_no: str, number: str) -> Placed:
         """Ring the agent, then `number` (already normalised and checked against the
@@ -60,9 +79,23 @@ class ClickToCall:
             raise ClickToCallError(
                 Kind.NOT_FOUND, "unknown-agent", f"no agent with staff number {staff_no}"
             )
+        state = self._agents.board.status[staff_no].state
+        if state is not AgentState.AVAILABLE:
+            raise ClickToCallError(
+                Kind.CONFLICT,
+                "agent-unavailable",
+                f"agent {staff_no} must be available to place a call (now {state.value})",
+            )
+        if await self._agents.phone_registered(staff_no) is False:
+            raise ClickToCallError(
+                Kind.CONFLICT,
+                PHONE_NOT_REGISTERED,
+                f"agent {staff_no}'s phone ({agent.endpoint}) is not registered:"
+                " start the softphone first",
+            )
         offer = f"click-{uuid.uuid4().hex[:12]}"
         try:
-            self._agents.offer(staff_no, offer)
+            self._agents.offer(staff_no, offer, self._agent_ring)
         except AgentError as exc:
             raise ClickToCallError(
                 Kind.CONFLICT,
@@ -90,16 +123,18 @@ class ClickToCall:
                 Kind.UPSTREAM_FAILED, "originate-failed", f"Asterisk refused the call: {exc}"
             ) from None
         placed = Placed(staff_no, number, offer, action_id)
-        self._pending[action_id] = placed
         log.info("click-to-call: agent %s rung to call %s", staff_no, number)
+        self._responses.expect(action_id, lambda failure: self._ended(placed, failure))
         return placed
 
     def on_event(self, event: Message) -> None:
-        if event.name != "OriginateResponse":
-            return
-        placed = self._pending.pop(event.get("ActionID") or "", None)
-        if placed is None:
-            return
-        if (event.get("Response") or "").lower() != "success":
-            # The agent did not pick up their own call: back to available.
-            self._agents.withdraw(placed.staff_no, placed.offer)
+        self._responses.on_event(event)
+
+    def _ended(self, placed: Placed, failure: str | None) -> None:
+        if failure is None:
+            return  # the agent answered; `connected` puts them on the call
+        log.info("click-to-call: agent %s's phone not answered (%s)", placed.staff_no, failure)
+        # Not picking up their own call is the agent's choice, not a missed call.
+        self._agents.offer_failed(placed.staff_no, placed.offer, failure, counts_as_miss=False)
+        if self._notify is not None:
+            self._notify(placed, failure)

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from callcenter.callbacks.numbers import is_dialable
+
 MAX_HISTORY = 20
 
 
@@ -86,6 +88,12 @@ class ScreenPop:
         return bool(self.history)
 
     @property
+    def dialable(self) -> bool:
+        """Whether the caller ID is a number to call back (anonymous, withheld or a trunk's
+        text is shown as it came, with no contact, history or callback)."""
+        return is_dialable(self.number)
+
+    @property
     def greeting(self) -> str | None:
         """How to address a caller whose name is known (SERVICE_RULES section 3)."""
         if not self.name:
@@ -99,6 +107,7 @@ class ScreenPop:
             "linkedid": self.linkedid,
             "staff_no": self.staff_no,
             "number": self.number,
+            "dialable": self.dialable,
             "name": self.name,
             "caller_id_name": self.caller_id_name,
             "queue": self.queue,

@@ -16,7 +16,7 @@ from callcenter.agents.keys import AGENTS
 from callcenter.config import Config
 from callcenter.kernel.fanout import Broadcaster
 from callcenter.kernel.web.keys import AMI, CONFIG, SESSIONS, SUPERVISOR
-from callcenter.panel.click_to_call import ClickToCall
+from callcenter.panel.click_to_call import ClickToCall, Placed
 from callcenter.panel.http import setup_panel_routes
 from callcenter.panel.keys import CLICK_TO_CALL, PANEL, PANEL_BROADCAST, PANEL_REPOSITORY
 from callcenter.panel.service import PanelService, topic
@@ -39,8 +39,16 @@ async def panel_context(app: web.Application) -> AsyncIterator[None]:
     repository = PanelRepository(app[SESSIONS])
 
     service = PanelService(repository, broadcaster.publish, agents.staff_of, app[SUPERVISOR].spawn)
+
+    def call_failed(placed: Placed, why: str) -> None:
+        message = {"type": "call-failed", "number": placed.number, "reason": why}
+        broadcaster.publish(json.dumps(message), topic(placed.staff_no))
+
     dialer = ClickToCall(
-        agents, app[AMI], agent_ring_seconds=app[CONFIG].callbacks.agent_ring_seconds
+        agents,
+        app[AMI],
+        agent_ring_seconds=app[CONFIG].callbacks.agent_ring_seconds,
+        notify=call_failed,
     )
     undo = [app[AMI].subscribe(service.on_event), app[AMI].subscribe(dialer.on_event)]
     watcher = app[SUPERVISOR].spawn("panel-states", _watch_states(app, broadcaster))

@@ -14,7 +14,9 @@ what the dialplan does next (through the FastAGI reply). The rules:
 - among the rest, the longest-idle available agent with the call's skill;
 - an agent who did not answer this call is not rung for it again while
   others are free;
-- when the budget is spent without an answer, the system answers.
+- when the budget is spent without an answer, the system answers;
+- `pushes`: the calls a freed agent goes to at once, without waiting for their
+  next ask (exactly what `decide` would ring for each of them now).
 """
 
 from __future__ import annotations
@@ -110,13 +112,72 @@ def decide(
             return Wait(settings.wait_step, position)
         # Ring on, but never past the point where the system must answer.
         return Wait(min(settings.wait_step, max(0.0, ringable - settings.min_ring)), position)
+    free = sum(1 for a, _ in board.available(call.skill) if on_shift is None or on_shift(a))
+    return _ring(call, agent, ringable, free, settings)
+
+
+@dataclass(frozen=True)
+class Push:
+    """A waiting call that an agent is free for now: hand it over without waiting for its
+    next ask (the router redirects its channel into the dial step)."""
+
+    call: WaitingCall
+    ring: Ring
+
+
+def pushes(
+    waiting: Sequence[WaitingCall],
+    board: AgentBoard,
+    now: float,
+    settings: RouteSettings,
+    *,
+    open_now: bool = True,
+    on_shift: Callable[[Agent], bool] | None = None,
+) -> list[Push]:
+    """Every waiting call that `decide` would ring an agent for if it asked now, oldest first.
+
+    One greedy pass in arrival order gives each call the pick `assign` gives it (a call's
+    pick depends only on the older calls), so the result is exactly `decide` per call, in
+    O(waiting) instead of O(waiting²) for a backlog of held callers. Calls being rung are
+    skipped: their ring ending is what frees them."""
+    free: dict[str, list[Agent]] = {}
+    free_count: dict[str, int] = {}
+
+    def free_for(skill: str) -> list[Agent]:
+        if skill not in free:
+            free[skill] = [a for a, _ in board.available(skill) if on_shift is None or on_shift(a)]
+            free_count[skill] = len(free[skill])
+        return free[skill]
+
+    anyone = sum(1 for a, _ in board.available() if on_shift is None or on_shift(a))
+    out: list[Push] = []
+    taken: set[str] = set()
+    for call in sorted((c for c in waiting if c.dialling is None), key=_order):
+        if len(taken) >= anyone:
+            break  # every free agent is spoken for: nobody younger can get one
+        pick = _pick(call, free_for(call.skill), taken)
+        if pick is None:
+            continue
+        # Like `assign`, an older call takes its pick even when `decide` would not ring it
+        # (closed, or its budget too short: the dialplan answers it and it asks again).
+        taken.add(pick.staff_no)
+        if not open_now and not call.system_answered:
+            continue
+        ringable = budget_left(call, now, settings.ring) - settings.margin
+        if not call.system_answered and ringable < settings.min_ring:
+            continue
+        out.append(Push(call, _ring(call, pick, ringable, free_count[call.skill], settings)))
+    return out
+
+
+def _ring(
+    call: WaitingCall, agent: Agent, ringable: float, free: int, settings: RouteSettings
+) -> Ring:
+    """How long `agent` rings for `call`; `free` agents of its skill are available now."""
     if call.system_answered:
         # Answered already: no budget left to protect; the agent rings its full share.
         return Ring(agent, settings.max_ring_per_agent, to_owner=agent.staff_no == call.owner)
-    free_others = (
-        sum(1 for a, _ in board.available(call.skill) if on_shift is None or on_shift(a)) > 1
-    )
-    seconds = min(ringable, settings.max_ring_per_agent) if free_others else ringable
+    seconds = min(ringable, settings.max_ring_per_agent) if free > 1 else ringable
     # Rounded down (the dialplan gets tenths): never a hair past the budget.
     return Ring(agent, math.floor(seconds * 10) / 10, to_owner=agent.staff_no == call.owner)
 

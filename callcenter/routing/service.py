@@ -18,13 +18,22 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from callcenter.agents.domain import MISSED_CALLS, Agent, AgentState, AgentStatus
+from callcenter.agents.domain import (
+    DEVICE_GONE,
+    MISSED_CALLS,
+    OFFER_EXPIRED,
+    Agent,
+    AgentState,
+    AgentStatus,
+    LiveChannel,
+    Transition,
+)
 from callcenter.agents.service import AgentService
 from callcenter.agi.fastagi import AgiRequest
-from callcenter.ami.channel import channel_endpoint
+from callcenter.ami.channel import channel_endpoint, interface_endpoint
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.ami.message import Message
@@ -39,6 +48,7 @@ from callcenter.routing.decide import (
     Wait,
     WaitingCall,
     decide,
+    pushes,
 )
 
 log = logging.getLogger(__name__)
@@ -49,8 +59,34 @@ MAX_GONE = 10_000
 
 
 @dataclass
+class Reservation:
+    """An agent offered to a waiting call by a push, until the call's channel collects it.
+
+    While the Redirect is under way (`sent` false, `failed` false) the call's own loop
+    ask gets a short wait, so the Redirect never lands on a Dial; once the Redirect
+    failed, that ask gets the dial instead."""
+
+    staff_no: str
+    reply: dict[str, str]
+    at: float
+    sent: bool = False
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class PushOrder:
+    """Redirect `channel` (the caller of `linkedid`) into the dialplan's push step."""
+
+    linkedid: str
+    channel: str
+    staff_no: str
+
+
+@dataclass
 class RouterStats:
     decisions: int = 0
+    pushes: int = 0  # held or ringing callers handed to a freed agent (push.py)
+    push_failures: int = 0  # Redirects that failed: the call's next ask took over
     # seconds from AGI request received to reply ready, for the benchmark and /metrics
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
 
@@ -80,6 +116,10 @@ class Router:
         # Callers whose channel is gone: their AMI Hangup can overtake (or race) the
         # FastAGI request, which must then not bring the dead call back.
         self._gone: OrderedDict[str, None] = OrderedDict()
+        # Each waiting call's channel (agi_channel), for the push's Redirect.
+        self.channels: dict[str, str] = {}
+        # Pushed calls: the agent offered and the dial reply the push step collects.
+        self._reserved: dict[str, Reservation] = {}
 
     def handlers(self) -> Mapping[str, Callable[[AgiRequest], Awaitable[Mapping[str, str]]]]:
         return {"route": self.route, "connected": self.connected, "callback": self.callback}
@@ -87,7 +127,8 @@ class Router:
     # -- FastAGI ----------------------------------------------------------------------------
 
     async def route(self, request: AgiRequest) -> Mapping[str, str]:
-        """args: linkedid, caller number, arrival epoch, skill, DIALSTATUS, agent rung, answered"""
+        """args: linkedid, caller number, arrival epoch, skill, DIALSTATUS, agent rung, answered,
+        and "push" when the dialplan's push step asks (push.py redirected the caller)."""
         started = time.perf_counter()
         linkedid = request.arg(0)
         if not linkedid:
@@ -105,6 +146,15 @@ class Router:
         if linkedid in self._gone:
             self.waiting.pop(linkedid, None)
             return {"CC_ACTION": "gone"}
+        if request.channel:
+            self.channels[linkedid] = request.channel
+        if linkedid not in self.waiting:
+            self._reserved.pop(linkedid, None)  # a push for a call we forgot (reconcile)
+        held = self._reserved.get(linkedid)
+        if held is not None:
+            if request.arg(6) == "1" and not call.system_answered:
+                self.waiting[linkedid] = replace(call, system_answered=True)
+            return self._claim(linkedid, held, pushed=request.arg(7) == "push")
         now = self._clock()  # after the owner lookup: the budget is counted from here
         rung = request.arg(5)
         if rung and call.dialling == rung:
@@ -158,6 +208,8 @@ class Router:
             self._on_hangup(event)
         elif name == "DeviceStateChange":
             self._on_device_state(event)
+        elif name == "PeerStatus":
+            self._on_peer_status(event)
 
     def _on_hangup(self, event: Message) -> None:
         now = self._clock()
@@ -180,35 +232,65 @@ class Router:
                 self._agents.commit(self._board.withdrawn(agent.staff_no, linkedid, now))
 
     def _on_device_state(self, event: Message) -> None:
-        agent = self._agent_on(event.get("Device"))
-        if agent is None or event.get("State") != "UNAVAILABLE":
+        """`DeviceStateChange` (with res_manager_devicestate loaded; our modules.conf
+        does not load it, so on the shipped Asterisk `PeerStatus` is what comes)."""
+        if event.get("State") == "UNAVAILABLE":
+            self._phone_gone(self._agent_at(event.get("Device")))
+
+    def _on_peer_status(self, event: Message) -> None:
+        """`PeerStatus: Unreachable` for `PJSIP/<endpoint>`: its last contact was removed
+        (the softphone unregistered or expired), seen on 22.10.1."""
+        if event.get("PeerStatus") == "Unreachable":
+            self._phone_gone(self._agent_at(event.get("Peer")))
+
+    def _phone_gone(self, agent: Agent | None) -> None:
+        if agent is None:
             return
         status = self._board.status[agent.staff_no]
         if status.state is AgentState.AVAILABLE:
             # The softphone is gone (unregistered): offering it calls would only burn budget.
-            self._agents.commit(
-                self._board.logout(agent.staff_no, self._clock()), why="device-gone"
-            )
+            self._agents.commit(self._board.logout(agent.staff_no, self._clock()), why=DEVICE_GONE)
             self._agents.alert(
                 "device-unavailable", agent.staff_no, "softphone unregistered: logged out"
             )
 
-    async def reconcile(self, live: Sequence[tuple[str, str]]) -> None:
-        """After a (re)connect, from (channel, linkedid) of Asterisk's live channels:
-        agents whose call vanished while we were not listening, and calls gone."""
+    async def reconcile(
+        self,
+        live: Sequence[LiveChannel],
+        unregistered: set[str] | None = None,
+        asked_at: float | None = None,
+    ) -> None:
+        """After a (re)connect, from Asterisk's live channels and the endpoints without a
+        registered phone (None: not known), both read from `asked_at` on: agents whose
+        call or offer changed while we were not listening (`AgentBoard.reconcile`),
+        available agents without a phone, and calls gone."""
         now = self._clock()
-        busy = {channel_endpoint(channel) for channel, _ in live}
-        calls = {linkedid for _, linkedid in live}
-        for staff_no, status in list(self._board.status.items()):
-            endpoint = self._board.agents[staff_no].endpoint
-            if endpoint in busy or status.call is None:
-                continue
-            if status.state is AgentState.ON_CALL:
-                self._agents.commit(self._board.call_ended(staff_no, status.call, now))
-            elif status.state is AgentState.RINGING:
-                self._agents.commit(self._board.withdrawn(staff_no, status.call, now))
+        calls = {channel.linkedid for channel in live}
+        out = self._board.reconcile(live, unregistered, now if asked_at is None else asked_at, now)
+        self._agents.commit(out)
+        for t in out:
+            if t.reason == DEVICE_GONE:
+                self._agents.alert(
+                    "device-unavailable", t.staff_no, "softphone not registered: logged out"
+                )
         for linkedid in [c for c in self.waiting if c not in calls]:
             del self.waiting[linkedid]
+
+    # -- offers that expired (the agent service's ticks) ------------------------------------
+
+    def on_transitions(self, transitions: list[Transition]) -> None:
+        """An offer of ours that expired (`offer-expired`: no answer to it came, a lost or
+        forged request) no longer holds its call: the call is forgotten, so a forged
+        one does not stay "waiting"; a real one asks again when its ring ends."""
+        for t in transitions:
+            if t.reason != OFFER_EXPIRED or t.call is None:
+                continue
+            call = self.waiting.get(t.call)
+            if call is not None and call.dialling == t.staff_no:
+                log.warning("call %s: the ring of agent %s expired unconfirmed", t.call, t.staff_no)
+                del self.waiting[t.call]
+                self._reserved.pop(t.call, None)
+                self.channels.pop(t.call, None)
 
     # -- agents removed (the agent service) -------------------------------------------------
 
@@ -216,6 +298,7 @@ class Router:
         """A call ringing a removed agent moves on to the others."""
         call = self.waiting.get(status.call or "")
         if call is not None and call.dialling == agent.staff_no:
+            self._reserved.pop(call.linkedid, None)  # a pushed call must not dial them
             self.waiting[call.linkedid] = replace(call, tried=call.tried | {agent.staff_no})
             # Stop the ring now; the dialplan asks again and the call moves on.
             await self._hang_up_ringing(agent.endpoint)
@@ -229,6 +312,89 @@ class Router:
             )
         except AmiError as exc:
             log.warning("ringing channel of removed endpoint %s not hung up: %s", endpoint, exc)
+
+    # -- push: freed agents go to waiting calls at once (push.py sends the Redirects) ---------
+
+    def reserve_pushes(self) -> list[PushOrder]:
+        """Offer a free agent to every waiting call that `pushes` gives one now and keep
+        the dial reply for the call's push step; the caller redirects the channels.
+
+        Synchronous from decision to offer: a route request or another push cannot
+        take the same agent in between."""
+        now = self._clock()
+        orders: list[PushOrder] = []
+        for push in pushes(
+            list(self.waiting.values()),
+            self._board,
+            now,
+            self._settings,
+            open_now=self._hours.open_at(now),
+            on_shift=lambda agent: self._hours.in_shift(agent.shift, now),
+        ):
+            call = push.call
+            channel = self.channels.get(call.linkedid)
+            if channel is None or call.linkedid in self._reserved or call.linkedid in self._gone:
+                continue  # its own next ask picks the agent up
+            reply = self._apply(call, push.ring, now)
+            staff_no = push.ring.agent.staff_no
+            self._reserved[call.linkedid] = Reservation(staff_no, reply, now)
+            orders.append(PushOrder(call.linkedid, channel, staff_no))
+        self.stats.pushes += len(orders)
+        return orders
+
+    def seconds_to_wrap_up_end(self) -> float | None:
+        """Until the earliest wrap-up ends (None: nobody is in wrap-up)."""
+        ends = [
+            s.wrap_up_until
+            for s in self._board.status.values()
+            if s.state is AgentState.WRAP_UP and s.wrap_up_until is not None
+        ]
+        return min(ends) - self._clock() if ends else None
+
+    def expire_wrap_ups(self) -> None:
+        """End the wrap-ups due now, on time: the agent service's tick runs only every half
+        second, and an agent freed late is an agent idle while callers wait."""
+        self._agents.commit(self._board.expire(self._clock()))
+
+    def push_sent(self, linkedid: str) -> None:
+        held = self._reserved.get(linkedid)
+        if held is not None:
+            held.sent = True
+
+    def push_failed(self, linkedid: str) -> None:
+        """The Redirect failed: the call's next loop ask collects the dial instead."""
+        self.stats.push_failures += 1
+        held = self._reserved.get(linkedid)
+        if held is not None:
+            held.failed = True
+
+    def sweep_pushes(self, sent_within: float, failed_within: float) -> None:
+        """Forget pushes of calls gone, and free the agent of a push never collected
+        (`sent_within` after a Redirect that succeeded, `failed_within` after one that
+        failed): a lost Redirect must not keep an agent ringing for nobody."""
+        now = self._clock()
+        for linkedid in [c for c in self.channels if c not in self.waiting]:
+            del self.channels[linkedid]
+        for linkedid, held in list(self._reserved.items()):
+            call = self.waiting.get(linkedid)
+            if call is None or call.dialling != held.staff_no:
+                del self._reserved[linkedid]  # hung up (its hang-up freed the agent) or moved on
+                continue
+            if now - held.at < (failed_within if held.failed or not held.sent else sent_within):
+                continue
+            log.warning(
+                "push of call %s to agent %s never collected; agent freed", linkedid, held.staff_no
+            )
+            del self._reserved[linkedid]
+            self.waiting[linkedid] = replace(call, dialling=None)
+            self._agents.commit(self._board.withdrawn(held.staff_no, linkedid, now))
+
+    def _claim(self, linkedid: str, held: Reservation, *, pushed: bool) -> dict[str, str]:
+        if pushed or held.failed:
+            del self._reserved[linkedid]
+            return held.reply
+        # The loop asked while the Redirect is under way: wait a moment for it.
+        return {"CC_ACTION": "wait", "CC_TIMEOUT": "0.5", "CC_POSITION": "1"}
 
     # -- internals ---------------------------------------------------------------------
 
@@ -260,7 +426,9 @@ class Router:
     def _apply(self, call: WaitingCall, decision: Decision, now: float) -> dict[str, str]:
         if isinstance(decision, Ring):
             agent = decision.agent
-            self._agents.commit(self._board.offer(agent.staff_no, call.linkedid, now))
+            self._agents.commit(
+                self._board.offer(agent.staff_no, call.linkedid, now, decision.seconds)
+            )
             self.waiting[call.linkedid] = replace(call, dialling=agent.staff_no)
             return {
                 "CC_ACTION": "dial",
@@ -286,6 +454,23 @@ class Router:
     def _agent_on(self, channel: str | None) -> Agent | None:
         endpoint = channel_endpoint(channel)
         return self._board.by_endpoint(endpoint) if endpoint else None
+
+    def _agent_at(self, device: str | None) -> Agent | None:
+        """`PJSIP/agent-2101` (a device or peer: no channel suffix to cut off)."""
+        endpoint = interface_endpoint(device)
+        return self._board.by_endpoint(endpoint) if endpoint else None
+
+
+def live_channels(rows: Iterable[Message]) -> list[LiveChannel]:
+    """`CoreShowChannel` events -> the channels the reconcile reads (`ChannelState` 6:
+    up, i.e. answered)."""
+    out: list[LiveChannel] = []
+    for row in rows:
+        endpoint = channel_endpoint(row.get("Channel"))
+        if endpoint:
+            up = (row.get("ChannelState") or "") == "6"
+            out.append(LiveChannel(endpoint, row.get("Linkedid") or "", up))
+    return out
 
 
 def _float(raw: str) -> float | None:

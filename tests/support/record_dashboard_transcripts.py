@@ -58,7 +58,7 @@ async def held_abandon(asterisk: TestAsterisk, app: RoutedApp, phones: PhonePool
     await caller.wait_event("CALL_ESTABLISHED", 20)
     await asyncio.sleep(3.0)  # holding, nobody free
     await caller.hangup()
-    return {"caller_endpoint": "2001", "expected_outcome": "answered_by_system",
+    return {"caller_endpoint": "2001", "expected_outcome": "abandoned_after_system",
             "hung_up_first": "caller", "expected_result": "abandoned"}  # fmt: skip
 
 
@@ -83,8 +83,8 @@ async def held_then_agent(
 async def short_abandon(
     asterisk: TestAsterisk, app: RoutedApp, phones: PhonePool
 ) -> dict[str, Any]:
-    await app.agent("1002")
     agent = await phones("1002", auto_answer=False)
+    await app.agent("1002")
     caller = await phones("2002")
     await caller.dial(asterisk.config.asterisk.inbound_number)
     await agent.wait_event("CALL_INCOMING", 10)

@@ -127,6 +127,7 @@ class Softphone:
         auto_answer: bool = True,
         registrar_host: str = "127.0.0.1",
         record_dir: Path | None = None,
+        presented_as: str | None = None,
     ) -> None:
         self.name = name
         self.user = user
@@ -139,6 +140,10 @@ class Softphone:
         self.auto_answer = auto_answer
         # baresip's sndfile module writes what the phone hears (*-dec.wav) and sends.
         self.record_dir = record_dir
+        # A caller ID of its own (`"Anonymous" <sip:anonymous@anonymous.invalid>`, as a
+        # trunk hands over a withheld number): calls carry it in From and authenticate as
+        # `user`; the phone does not register (the AOR is not Asterisk's), it only calls.
+        self.presented_as = presented_as
         self.events: list[dict[str, Any]] = []
         self._event_added = asyncio.Condition()
         self._proc: asyncio.subprocess.Process | None = None
@@ -181,6 +186,11 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
             config += f"module sndfile.so\nsnd_path {self.record_dir}\n"
         answermode = "auto" if self.auto_answer else "manual"
         account = f"<{self.aor}>;auth_pass={self.password};answermode={answermode};regint=300\n"
+        if self.presented_as is not None:
+            account = (
+                f'{self.presented_as};outbound="sip:{self.registrar}";auth_user={self.user}'
+                f";auth_pass={self.password};answermode={answermode};regint=0\n"
+            )
         (self.workdir / "config").write_text(config)
         (self.workdir / "accounts").write_text(account)
         (self.workdir / "contacts").write_text("")
@@ -235,6 +245,8 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
             except OSError:
                 await asyncio.sleep(0.05)
         self._read_task = asyncio.create_task(self._read_loop(), name=f"{self.name}-ctrl")
+        if self.presented_as is not None:
+            return  # it never registers
         # Registration may complete before the ctrl connection: ask, don't only listen.
         while not await self.registered():  # noqa: ASYNC110 - polling baresip, no event to wait on
             await asyncio.sleep(0.1)

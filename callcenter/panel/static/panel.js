@@ -26,11 +26,12 @@
       script: "服務用語", opening: "問聲", responses: "應聲", forbidden: "禁用語",
       closing: "送聲", rules: "要求",
       callbacks: "我的回撥", noCallbacks: "沒有分配給您的回撥", dial: "撥打",
-      dialNumber: "撥打號碼", dialling: "正在呼叫您的話機,接起後將撥打",
+      dialNumber: "撥打號碼", dialling: "正在呼叫您的話機,接起後將撥打", callFailed: "呼叫失敗",
       connected: "已連線", reconnecting: "重新連線中…", yes: "是", no: "否", overdue: "已逾期",
       inbound: "呼入", outbound: "呼出", internal: "內部",
       outcomes: { answered: "已接聽", answered_by_system: "系統接聽", abandoned: "放棄",
-        unanswered: "未接", interrupted: "中斷" },
+        abandoned_after_system: "等候中放棄", unanswered: "未接", interrupted: "中斷" },
+      notDialable: "非號碼",
     },
     en: {
       state: "State", since: "for", login: "Log in to queue", logout: "Log out", pause: "Pause",
@@ -56,11 +57,13 @@
       script: "Greeting script", opening: "Opening", responses: "Polite forms",
       forbidden: "Never say", closing: "Closing", rules: "Rules",
       callbacks: "My callbacks", noCallbacks: "No callbacks assigned to you", dial: "Call",
-      dialNumber: "Number to call", dialling: "Ringing your phone; once you answer we dial",
+      dialNumber: "Number to call", dialling: "Ringing your phone; once you answer we dial", callFailed: "Call failed",
       connected: "connected", reconnecting: "reconnecting…", yes: "yes", no: "no",
       overdue: "overdue", inbound: "inbound", outbound: "outbound", internal: "internal",
       outcomes: { answered: "answered", answered_by_system: "system answered",
-        abandoned: "abandoned", unanswered: "unanswered", interrupted: "interrupted" },
+        abandoned: "abandoned", abandoned_after_system: "abandoned while held",
+        unanswered: "unanswered", interrupted: "interrupted" },
+      notDialable: "not a number",
     },
   };
   const lang = () => (document.documentElement.lang || "zh-CN").startsWith("en") ? "en" : "zh-CN";
@@ -157,7 +160,9 @@
     const head = el("div", { className: "pop-head" },
       pop.greeting ? el("p", { id: "pop-greeting", className: "greeting" }, pop.greeting) : null,
       el("dl", {},
-        el("dt", {}, s.caller), el("dd", { id: "pop-number" }, pop.number || "—"),
+        // Shown as it came (anonymous, withheld, a trunk's text); flagged when it is no number.
+        el("dt", {}, s.caller), el("dd", { id: "pop-number" }, pop.number || "—",
+          pop.number && pop.dialable === false ? el("span", { className: "tag" }, ` ${s.notDialable}`) : null),
         el("dt", {}, s.name), el("dd", { id: "pop-name" }, pop.name || "—"),
         el("dt", {}, s.queue), el("dd", {}, pop.queue || "—"),
       ),
@@ -265,7 +270,8 @@
     const a = view.agent;
     const linkedid = (a && a.call) || view.lastCall;
     if (!linkedid) { showError(new Error(s.noCall)); return; }
-    const number = view.pop && view.pop.linkedid === linkedid ? view.pop.number : null;
+    // A caller ID that is no number (anonymous, withheld) has no contact to correct.
+    const number = view.pop && view.pop.linkedid === linkedid && view.pop.dialable !== false ? view.pop.number : null;
     const nameField = $("contact-name"), memberField = $("contact-member"), notesField = $("contact-notes");
     if (number && (nameField.dataset.touched || memberField.dataset.touched || notesField.dataset.touched)) {
       const contact = {};
@@ -380,6 +386,12 @@
       }
       if (msg.type === "hello" && msg.pop) takePop(msg.pop);
       if (msg.type === "pop") takePop(msg.pop, msg.loading ? "loading" : msg.error || null);
+      if (msg.type === "call-failed") {
+        // The click-to-call never reached the agent's phone: say why, instead of "ringing".
+        const result = $("dial-result");
+        if (result) result.textContent = `${t().callFailed} ${msg.number}: ${msg.reason}`;
+        showError(Object.assign(new Error(`${t().callFailed} ${msg.number}: ${msg.reason}`), { errorId: msg.reason }));
+      }
     });
     ws.addEventListener("close", () => {
       status.dataset.state = "closed";

@@ -75,8 +75,8 @@ async def test_a_sampled_call_is_transcribed_by_vosk_and_checked(
             "qa": QaConfig(samples_min=1, samples_max=500),
         }
     )
-    await app.agent("1001")
     await softphones("1001", wav=agent_voice(tmp_path))
+    await app.agent("1001")
     caller = await softphones("2001", wav=silence_wav(tmp_path / "caller.wav", 60.0))
     await caller.dial(asterisk.config.asterisk.inbound_number)
     await caller.wait_event("CALL_ESTABLISHED", 20)

@@ -46,8 +46,8 @@ async def test_a_callback_rings_the_agent_then_the_customer_who_answers(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed()
-    await _outbound_agent(app, "1001")
     agent = await softphones("1001", wav_seconds=4.0)  # the agent ends the call
+    await _outbound_agent(app, "1001")
     customer = await softphones("2001")
     created = await app.api("POST", "/api/callbacks", 201, number="2001", purpose="press-1")
     again = await app.api("POST", "/api/callbacks", 200, number="20 01", purpose="press-1")
@@ -70,8 +70,8 @@ async def test_a_customer_who_does_not_answer_is_retried_later(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed()
-    await _outbound_agent(app, "1002")
     await softphones("1002")
+    await _outbound_agent(app, "1002")
     customer = await softphones("2002", auto_answer=False)
     created = await app.api("POST", "/api/callbacks", 201, number="2002", purpose="abandoned")
     await customer.wait_event("CALL_INCOMING", 15)
@@ -88,8 +88,8 @@ async def test_a_busy_customer_is_recorded_as_busy(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed()
-    await _outbound_agent(app, "1003")
     await softphones("1003")
+    await _outbound_agent(app, "1003")
     customer = await softphones("2003", auto_answer=False)
     created = await app.api("POST", "/api/callbacks", 201, number="2003", purpose="press-1")
     await customer.wait_event("CALL_INCOMING", 15)
@@ -117,8 +117,8 @@ async def test_a_follow_up_ends_with_the_survey_and_a_satisfied_answer_closes_th
     case = await app.app[AGENT_REPOSITORY].open_case(
         "complaint", "2004", "1004", "parcel lost", time.time(), time.time() + 48 * 3600
     )
-    await _outbound_agent(app, "1004")
     await softphones("1004", wav_seconds=3.0)  # the agent says goodbye and hangs up
+    await _outbound_agent(app, "1004")
     customer = await softphones("2004")
     created = await app.api(
         "POST", "/api/callbacks", 201, number="2004", purpose="follow-up", case_id=case.id

@@ -108,8 +108,8 @@ async def test_given_postgres_restarts_mid_callback_then_its_outcome_is_saved_on
             endpoint="1001",
             skills=["outbound"],
         )
-        await app.api("POST", "/api/agents/1001/login")
         agent = await softphones("1001", wav_seconds=6.0)  # the agent ends the call
+        await app.api("POST", "/api/agents/1001/login")
         customer = await softphones("2001")
         created = await app.api("POST", "/api/callbacks", 201, number="2001", purpose="press-1")
         await customer.wait_event("CALL_ESTABLISHED", 20)

@@ -49,8 +49,8 @@ async def test_prompt_agent_is_clean_and_silent_agent_who_hangs_up_first_is_flag
     app = await routed(max_dead_air=3.0)
     number = asterisk.config.asterisk.inbound_number
     # 1001 speaks at once and for long: the caller ends the call.
-    await app.agent("1001")
     await softphones("1001", wav=_voice(tmp_path / "prompt.wav", 0.0, 40.0))
+    await app.agent("1001")
     caller = await softphones("2001")
     await _one_call(caller, number, 8.0)
     (first,) = await app.calls(1)
@@ -61,9 +61,9 @@ async def test_prompt_agent_is_clean_and_silent_agent_who_hangs_up_first_is_flag
     assert facts["flags"] == []
 
     # 1002 stays silent for 10 s after answering, then hangs up before the caller.
-    await app.agent("1002")
     await app.api("POST", "/api/agents/1001/pause", reason="break")
     await softphones("1002", wav=_voice(tmp_path / "silent.wav", 10.0, 3.0))
+    await app.agent("1002")
     await _one_call(caller, number, 30.0)
     second = (await app.calls(2))[1]
     assert second.agent == "1002"

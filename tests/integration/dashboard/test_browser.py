@@ -32,8 +32,8 @@ async def test_a_real_call_on_the_dashboard_waiting_then_on_call_then_in_the_tot
 ) -> None:
     app: RoutedApp = await routed(wrap_up_seconds=5.0)
     await make_user(app, "sup1", role=Role.SUPERVISOR)
-    await app.agent("1001")
     agent = await softphones("1001", auto_answer=False)  # answers when the test says so
+    await app.agent("1001")
     caller = await softphones("2001")
 
     context = await browser.new_context(locale="en-US")

@@ -78,8 +78,8 @@ async def test_a_real_call_is_waiting_then_on_call_then_in_the_totals(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app: RoutedApp = await routed(wrap_up_seconds=5.0)
-    await app.agent("1001")
     agent = await softphones("1001", auto_answer=False)
+    await app.agent("1001")
     caller = await softphones("2001")
     before = (await app.api("GET", "/api/dashboard"))["center"]["windows"]["24h"]["counts"]
     ours = _ours(app)
@@ -137,8 +137,8 @@ async def test_supervisor_listens_in_while_the_call_goes_on(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app: RoutedApp = await routed()
-    await app.agent("1001")
     await softphones("1001")
+    await app.agent("1001")
     supervisor_phone = await softphones("1004")
     caller = await softphones("2001")
     await caller.dial(asterisk.config.asterisk.inbound_number)
@@ -177,8 +177,9 @@ async def test_supervisor_listens_in_while_the_call_goes_on(
     assert after["error_id"] == "agent-not-on-call"
 
 
-async def test_pause_and_logout_from_the_dashboard(routed: Any) -> None:
+async def test_pause_and_logout_from_the_dashboard(softphones: PhonePool, routed: Any) -> None:
     app: RoutedApp = await routed()
+    await softphones("1003")
     await app.agent("1003")
     missing = await app.api("POST", "/api/dashboard/agents/1003/pause", 400)
     assert missing["error_id"] == "pause-reason-missing" and "meal" in missing["details"]["reasons"]

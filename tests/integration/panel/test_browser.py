@@ -53,7 +53,6 @@ async def test_a_repeat_caller_pops_on_the_panel_and_the_agent_files_the_wrap_up
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any, browser: Browser
 ) -> None:
     app = await routed(wrap_up_seconds=300.0)
-    await app.agent("1001")
     await app.agent("1002", login=False)
     await make_user(app, "agent1001", role=Role.AGENT, staff_no="1001")
     # The caller called before: a call in the log, its wrap-up note, a contact name.
@@ -72,6 +71,7 @@ async def test_a_repeat_caller_pops_on_the_panel_and_the_agent_files_the_wrap_up
     await panel.save_contact("2001", name="陳小姐", notes="", member=False, by="seed", at=yesterday)
 
     await softphones("1001")
+    await app.agent("1001")
     caller = await softphones("2001")
 
     context = await browser.new_context(locale="zh-CN")

@@ -41,9 +41,9 @@ SCORES = [5, 4, 3, 4, 5]  # one per form item, in the form's order
 
 async def _recorded_call(app: Any, asterisk: TestAsterisk, softphones: PhonePool, tmp: Path) -> Any:
     """One answered call: the agent speaks, the caller listens a few seconds and hangs up."""
-    await app.agent("1001")
     speech = "Hello, customer service, staff number one zero zero one. How can I help you?"
     await softphones("1001", wav=make_wav(tmp / "agent.wav", 30.0, text=speech))
+    await app.agent("1001")
     caller = await softphones("2001")
     since = len(caller.events)
     await caller.dial(asterisk.config.asterisk.inbound_number)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from callcenter.calls.record import Outcome, Party
+from callcenter.kernel.web.keys import AMI
 from tests.support.asterisk_fixtures import PhonePool, TestAsterisk
 from tests.support.softphone import SoftphoneError
 
@@ -47,9 +48,9 @@ async def test_the_caller_hears_the_staff_number_then_the_agent_wraps_up(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any, tmp_path: Path
 ) -> None:
     app = await routed()
-    await app.agent("1001")
     # The agent says nothing: whatever the caller hears is Asterisk's.
     await softphones("1001", wav=_silence(tmp_path / "quiet.wav", 60))
+    await app.agent("1001")
     caller = await softphones("2001", record=True)
 
     await caller.dial(asterisk.config.asterisk.inbound_number)
@@ -116,11 +117,11 @@ async def test_longest_idle_agent_first_and_a_repeat_caller_reaches_their_case_o
 ) -> None:
     app = await routed(wrap_up_seconds=60.0)
     number = asterisk.config.asterisk.inbound_number
+    await softphones("1001")
+    await softphones("1002")  # (an agent logs in once their phone is registered)
     await app.agent("1002")  # logged in first: the longest idle
     await asyncio.sleep(0.2)
     await app.agent("1001")
-    await softphones("1001")
-    await softphones("1002")
     customer, other = await softphones("2001"), await softphones("2002")
 
     await _call(customer, number, 1.0)
@@ -150,14 +151,14 @@ async def test_a_burst_is_answered_within_three_rings_and_held_callers_reach_age
     app = await routed(wrap_up_seconds=1.0, max_missed=1)
     number = asterisk.config.asterisk.inbound_number
     budget = asterisk.config.ring.budget_seconds
-    await app.agent("1003")  # longest idle: rung first, never answers
-    await asyncio.sleep(0.2)
-    await app.agent("1001")
-    await app.agent("1002")
     await softphones("1003", auto_answer=False)
     # The agents' microphones end after 20 s: they hang up while the others wait.
     await softphones("1001", wav_seconds=20.0)
     await softphones("1002", wav_seconds=20.0)
+    await app.agent("1003")  # longest idle: rung first, never answers
+    await asyncio.sleep(0.2)
+    await app.agent("1001")
+    await app.agent("1002")
     callers = [await softphones(user) for user in ("2001", "2002", "2003", "2004")]
 
     async def call(caller: Any) -> None:
@@ -197,8 +198,8 @@ async def test_after_hours_the_caller_leaves_a_message_that_becomes_a_callback_r
     # an hour far from the current one.
     hour = (time.gmtime().tm_hour + 12) % 24
     app = await routed(shifts=f"A={hour:02d}:00-{hour:02d}:30", timezone="UTC")
-    await app.agent("1001")
     await softphones("1001")
+    await app.agent("1001")
     caller = await softphones("2003")
     await _call(caller, asterisk.config.asterisk.inbound_number, 8.0)
     (record,) = await app.calls(1)
@@ -247,7 +248,7 @@ async def test_a_held_caller_presses_1_for_a_callback(
     assert mine == [("press-1", "2004")]
 
 
-async def test_bad_agent_requests_get_clear_errors(routed: Any) -> None:
+async def test_bad_agent_requests_get_clear_errors(softphones: PhonePool, routed: Any) -> None:
     app = await routed()
     await app.agent("1001", login=False)
     # Hot-desking: logging in at a phone Asterisk does not know is refused.
@@ -256,6 +257,11 @@ async def test_bad_agent_requests_get_clear_errors(routed: Any) -> None:
     assert (await app.state("1001"))["state"] == "logged_out"
     error = await app.api("POST", "/api/agents/1001/pause", 400, reason="nap")
     assert error["error_id"] == "agent-logged-out" or error["error_id"] == "unknown-pause-reason"
+    # No phone registered at 1001 yet: no login (calls would ring a phone that cannot ring).
+    error = await app.api("POST", "/api/agents/1001/login", 409)
+    assert (error["error_id"], error["details"]["endpoint"]) == ("phone-not-registered", "1001")
+    assert (await app.state("1001"))["state"] == "logged_out"
+    await softphones("1001")
     await app.api("POST", "/api/agents/1001/login")
     error = await app.api("POST", "/api/agents/1001/pause", 400, reason="nap")
     assert error["error_id"] == "unknown-pause-reason"
@@ -273,8 +279,11 @@ async def test_bad_agent_requests_get_clear_errors(routed: Any) -> None:
     assert (await response.json())["error_id"] == "bad-json"
 
 
-async def test_a_pause_and_its_reason_survive_a_backend_restart(routed: Any) -> None:
+async def test_a_pause_and_its_reason_survive_a_backend_restart(
+    softphones: PhonePool, routed: Any
+) -> None:
     first = await routed()
+    await softphones("1001")
     await first.agent("1001")
     await first.api("POST", "/api/agents/1001/pause", reason="meal")
     await first.api("POST", "/api/agents/1001/pause", reason="training")  # reason change
@@ -296,9 +305,10 @@ async def test_an_agent_added_through_the_api_gets_an_endpoint_and_takes_calls(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed()
-    await app.agent("2101", endpoint="agent-2101")
+    await app.agent("2101", endpoint="agent-2101", login=False)
     phone = await softphones("agent-2101")
     assert await phone.registered()
+    await app.api("POST", "/api/agents/2101/login")
     caller = await softphones("2001")
     await _call(caller, asterisk.config.asterisk.inbound_number, 1.0)
     (record,) = await app.calls(1)
@@ -313,11 +323,11 @@ async def test_an_agent_removed_while_ringing_stops_ringing_and_the_call_moves_o
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed()
+    ringing_phone = await softphones("1001", auto_answer=False)
+    await softphones("1002")
     await app.agent("1001")  # longest idle: rung first
     await asyncio.sleep(0.2)
     await app.agent("1002")
-    ringing_phone = await softphones("1001", auto_answer=False)
-    await softphones("1002")
     caller = await softphones("2002")
     since = len(caller.events)
     await caller.dial(asterisk.config.asterisk.inbound_number)
@@ -340,14 +350,24 @@ async def test_asterisk_restarting_mid_ring_loses_no_call_and_frees_the_agent(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed()
+    await softphones("1004")
     await app.agent("1004")
     await app.api("POST", "/api/agents/1004/pause", reason="meeting")
-    await app.agent("1003")
     await softphones("1003", auto_answer=False)
+    await app.agent("1003")
     caller = await softphones("2003")
     await caller.dial(asterisk.config.asterisk.inbound_number)
     await app.wait_state("1003", "ringing", 10)
+    ami = app.app[AMI]
+    reconnects = ami.reconnects
     await asyncio.to_thread(asterisk.restart)
+    # The offer can end before the app even sees AMI drop (the ring fails as Asterisk
+    # stops): wait for its reconnect, or the next call may go by while it is deaf.
+    for _ in range(300):
+        if ami.reconnects > reconnects and ami.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert ami.reconnects > reconnects and ami.connected, "the app never reconnected to AMI"
     # Back after the restart: the offer is gone, the agent is free again.
     await app.wait_state("1003", "available", 30)
     paused = await app.state("1004")  # a pause is ours: Asterisk restarting does not touch it
@@ -358,6 +378,7 @@ async def test_asterisk_restarting_mid_ring_loses_no_call_and_frees_the_agent(
     assert record.outcome.value in {"interrupted", "abandoned"}
     # And routing works on the restarted Asterisk.
     await softphones("1003")  # re-registers (auto-answer now)
+    await app.api("POST", "/api/agents/1003/login")  # (no-op if the restart kept it in)
     await _call(caller, asterisk.config.asterisk.inbound_number, 1.0)
     records = await app.calls(2, within=40)
     assert records[1].agent == "1003"
@@ -367,8 +388,8 @@ async def test_an_abandoned_call_is_queued_for_a_callback(
     asterisk: TestAsterisk, softphones: PhonePool, routed: Any
 ) -> None:
     app = await routed()
-    await app.agent("1002")
     await softphones("1002", auto_answer=False)
+    await app.agent("1002")
     caller = await softphones("2002")
     since = len(caller.events)
     await caller.dial(asterisk.config.asterisk.inbound_number)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -11,6 +12,7 @@ from callcenter.agents.domain import (
     MISSED_CALLS,
     Agent,
     AgentBoard,
+    AgentError,
     AgentState,
     AgentStatus,
     BoardSettings,
@@ -163,3 +165,145 @@ async def test_staff_of_names_the_agent_at_an_endpoint(
     agents, _ = running
     assert agents.staff_of("ep1") == "1001"
     assert agents.staff_of("ep9") is None
+
+
+async def test_a_restored_state_is_saved_as_restored_at_load() -> None:
+    """A second crash must not restore the old state again (a dead offer, say)."""
+    ringing = AgentStatus(AgentState.RINGING, T0 - 5, idle_since=T0 - 60, call="c1")
+    wrapping = AgentStatus(AgentState.WRAP_UP, T0 - 5, call="c2", wrap_up_until=T0 + 25)
+    repo = _Repo([(Agent("1001", "A", "ep1"), ringing), (Agent("1002", "B", "ep2"), wrapping)])
+    agents = AgentService(AgentBoard(), repo, clock=lambda: T0)  # type: ignore[arg-type]
+    await agents.load()
+    task = asyncio.create_task(agents.run_persistence(retry_max=0.01))
+    await asyncio.wait_for(agents.flush(), 1.0)
+    task.cancel()
+    assert repo.saved == [([], {"1001": agents.board.status["1001"]})]
+    assert agents.board.status["1002"] == wrapping
+
+
+class _Phones:
+    def __init__(self, answer: bool | None) -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    async def __call__(self, endpoint: str) -> bool | None:
+        self.asked.append(endpoint)
+        return self.answer
+
+
+async def _service(phones: _Phones | None) -> AgentService:
+    repo = _Repo([(Agent("1001", "A", "ep1"), AgentStatus(AgentState.LOGGED_OUT, T0))])
+    agents = AgentService(AgentBoard(), repo, clock=lambda: T0, phones=phones)  # type: ignore[arg-type]
+    await agents.load()
+    return agents
+
+
+async def test_login_is_refused_while_the_phone_is_not_registered() -> None:
+    phones = _Phones(False)
+    agents = await _service(phones)
+    with pytest.raises(AgentError) as refused:
+        await agents.login("1001")
+    assert (refused.value.error_id, refused.value.kind.value) == (
+        "phone-not-registered",
+        "conflict",
+    )
+    assert refused.value.details == {"endpoint": "ep1"}
+    assert phones.asked == ["ep1"]
+    assert agents.board.status["1001"].state is AgentState.LOGGED_OUT
+
+
+@pytest.mark.parametrize("answer", [True, None])
+async def test_login_goes_ahead_with_a_registered_phone_or_when_asterisk_cannot_be_asked(
+    answer: bool | None,
+) -> None:
+    agents = await _service(_Phones(answer))
+    assert (await agents.login("1001")).state is AgentState.AVAILABLE
+
+
+async def test_login_without_telephony_goes_ahead_and_an_unknown_agent_is_not_found() -> None:
+    agents = await _service(None)
+    assert (await agents.login("1001")).state is AgentState.AVAILABLE
+    with pytest.raises(AgentError) as unknown:
+        await agents.login("4242")
+    assert unknown.value.error_id == "unknown-agent"
+
+
+async def test_an_unreachable_phone_releases_the_agent_and_logs_them_out() -> None:
+    agents = await _service(None)
+    told: list[Transition] = []
+    agents.watch(told.extend)
+    agents.act("1001", "login")
+    agents.offer("1001", "click-1", 8.0)
+    agents.offer_failed("1001", "click-1", "phone-unavailable", counts_as_miss=True)
+    log = [(t.new, t.reason) for t in told]
+    assert log[-2:] == [
+        (AgentState.AVAILABLE, "phone-unavailable"),
+        (AgentState.LOGGED_OUT, "phone-unavailable"),
+    ]
+    assert [a.kind for a in agents.alerts] == ["phone-unavailable"]
+
+
+async def test_a_busy_phone_releases_the_agent_with_the_reason_and_an_alert() -> None:
+    agents = await _service(None)
+    agents.act("1001", "login")
+    agents.offer("1001", "callback-3", 8.0)
+    agents.offer_failed("1001", "callback-3", "phone-busy", counts_as_miss=True)
+    status = agents.board.status["1001"]
+    assert (status.state, status.missed_in_row) == (AgentState.AVAILABLE, 0)
+    assert [(a.kind, a.message) for a in agents.alerts] == [
+        ("offer-failed", "call callback-3 to agent 1001 failed: phone-busy")
+    ]
+
+
+async def test_an_unanswered_own_phone_is_a_miss_only_where_it_counts() -> None:
+    agents = await _service(None)
+    agents.act("1001", "login")
+    agents.offer("1001", "click-1", 8.0)
+    agents.offer_failed("1001", "click-1", "no-answer", counts_as_miss=False)
+    assert agents.board.status["1001"].missed_in_row == 0
+    agents.offer("1001", "callback-1", 8.0)
+    agents.offer_failed("1001", "callback-1", "no-answer", counts_as_miss=True)
+    assert agents.board.status["1001"].missed_in_row == 1
+    assert agents.alerts == deque()  # neither is worth a supervisor's look
+
+
+async def test_the_tick_withdraws_an_offer_nobody_confirmed_and_alerts() -> None:
+    now = [T0]
+    repo = _Repo([(Agent("1001", "A", "ep1"), AgentStatus(AgentState.LOGGED_OUT, T0))])
+    agents = AgentService(AgentBoard(), repo, clock=lambda: now[0])  # type: ignore[arg-type]
+    await agents.load()
+    agents.act("1001", "login")
+    agents.offer("1001", "forged-1", 10.0)
+    now[0] = T0 + 10.0 + agents.board.settings.offer_margin - 0.1
+    assert agents.tick() == []
+    now[0] += 0.1
+    (expired,) = agents.tick()
+    assert (expired.new, expired.reason) == (AgentState.AVAILABLE, "offer-expired")
+    assert [a.kind for a in agents.alerts] == ["offer-expired"]
+
+
+class _HotDeskRepo(_Repo):
+    def __init__(self, agents: Sequence[tuple[Agent, AgentStatus]]) -> None:
+        super().__init__(agents)
+        self.endpoints: list[tuple[str, str]] = []
+
+    async def set_endpoint(self, staff_no: str, endpoint: str) -> None:
+        self.endpoints.append((staff_no, endpoint))
+
+
+async def test_hot_desking_to_an_unregistered_phone_is_refused_and_moves_nobody() -> None:
+    async def phones(endpoint: str) -> bool | None:
+        return endpoint == "desk-7"
+
+    repo = _HotDeskRepo([(Agent("1001", "A", "ep1"), AgentStatus(AgentState.LOGGED_OUT, T0))])
+    agents = AgentService(AgentBoard(), repo, clock=lambda: T0, phones=phones)  # type: ignore[arg-type]
+    await agents.load()
+    with pytest.raises(AgentError) as refused:
+        await agents.login("1001", "desk-9")
+    assert refused.value.details == {"endpoint": "desk-9"}
+    assert (agents.board.agents["1001"].endpoint, repo.endpoints) == ("ep1", [])
+    assert (await agents.login("1001", "desk-7")).state is AgentState.AVAILABLE
+    assert (agents.board.agents["1001"].endpoint, repo.endpoints) == (
+        "desk-7",
+        [("1001", "desk-7")],
+    )

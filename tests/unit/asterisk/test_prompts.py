@@ -21,7 +21,7 @@ needs_tts = pytest.mark.usefixtures("tts_tools")
 
 
 def test_staff_numbers_are_announced_digit_by_digit() -> None:
-    assert staff_number_text("1001") == "工號 1 0 0 1 為您服務"
+    assert staff_number_text("1001") == "工號 1 0 0 1"
     assert staff_number_text("7", "Agent{staff_no}speaking") == "Agent 7 speaking"
     assert staff_number_text("A7", "Agent{staff_no}speaking") == "Agent A7 speaking"
 

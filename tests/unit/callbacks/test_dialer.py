@@ -51,11 +51,13 @@ class _Agents:
         self.board.add(Agent("1001", "A", "1001", frozenset({"outbound"})))
         self.board.login("1001", 0.0)
 
-    def offer(self, staff_no: str, call: str) -> None:
+        self.failed: list[tuple[str, str, str, bool]] = []
+
+    def offer(self, staff_no: str, call: str, ring_seconds: float | None = None) -> None:
         pass
 
-    def missed(self, staff_no: str, call: str) -> None:
-        pass
+    def offer_failed(self, staff_no: str, call: str, why: str, *, counts_as_miss: bool) -> None:
+        self.failed.append((staff_no, call, why, counts_as_miss))
 
 
 def _dialer(
@@ -130,3 +132,52 @@ async def test_a_failed_release_is_a_warning_not_a_failed_task(
         await _missed_offer(repo, supervisor)
     assert "callback release failed: database down" in caplog.messages
     assert supervisor.failures == 0
+
+
+class _InstantFailure(_Ami):
+    """Asterisk answers an Originate to an unregistered phone in the same read as the
+    action's response: the failure is dispatched before `tracked_action` returns."""
+
+    def __init__(self) -> None:
+        self.dialer: Dialer | None = None
+
+    async def tracked_action(self, name: str, headers: dict[str, Any]) -> tuple[None, str]:
+        assert self.dialer is not None
+        self.dialer.on_event(
+            Message(
+                {
+                    "Event": "OriginateResponse",
+                    "ActionID": "originate-1",
+                    "Response": "Failure",
+                    "Reason": "0",
+                }
+            )
+        )
+        return None, "originate-1"
+
+
+async def test_an_originate_failure_before_its_response_still_releases_the_agent() -> None:
+    repo, agents, supervisor, ami = _Repo(), _Agents(), TaskSupervisor(), _InstantFailure()
+    repo.claimable = [
+        Callback(
+            id=6, number="2001", purpose=Purpose.PRESS_1, priority=1, due_at=0.0, requested_at=0.0
+        )
+    ]
+    dialer = Dialer(
+        repo,  # type: ignore[arg-type]
+        agents,  # type: ignore[arg-type]
+        ami,  # type: ignore[arg-type]
+        SchedulerSettings(),
+        waiting=dict,
+        skill="outbound",
+        instance="test",
+        agent_ring_seconds=10,
+        caller_id="4008000000",
+        supervisor=supervisor,
+    )
+    ami.dialer = dialer
+    assert await dialer.tick() is not None
+    assert agents.failed == [("1001", "callback-6", "phone-unavailable", True)]
+    (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "callback-6-release"]
+    await task
+    assert repo.released == [6]

@@ -7,6 +7,7 @@ import pytest
 from callcenter.callbacks.numbers import (
     CallbackError,
     DoNotCallList,
+    is_dialable,
     normalize_number,
     parse_do_not_call,
 )
@@ -115,3 +116,10 @@ def test_a_bad_entry_in_the_environment_value_names_the_entry() -> None:
     assert caught.value.error_id == "do-not-call-invalid"
     assert "do-not-call list" in str(caught.value)
     assert "'138-OO13'" in str(caught.value)
+
+
+def test_caller_ids_that_are_no_number_are_kept_but_not_dialable() -> None:
+    for caller_id in (None, "", "anonymous", "Anonymous", "withheld", "Restricted", "ACME Trunk"):
+        assert not is_dialable(caller_id), caller_id
+    for number in ("2001", "13800138000", "+86 (138) 0013-8000"):
+        assert is_dialable(number), number

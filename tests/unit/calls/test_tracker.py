@@ -93,11 +93,13 @@ def test_system_answers_when_the_budget_is_spent() -> None:
         ev("Hangup", 20.01, Cause="16"),
     ]
     (record,) = run(events)
-    assert record.outcome is Outcome.ANSWERED_BY_SYSTEM
+    # Held by the system, the caller hung up before an agent was free: an abandon.
+    assert record.outcome is Outcome.ABANDONED_AFTER_SYSTEM
     assert record.answered_by is Party.SYSTEM
     assert record.answer_seconds == 15.01
     assert record.rings_to_answer == 4  # 15.01 s: the fourth ring had begun
     assert record.hangup_first is Party.CALLER
+    assert (record.wait_seconds, record.system_wait_seconds) == (20.01, 5.0)
 
 
 def test_duplicate_hangup_and_unknown_events_change_nothing() -> None:

@@ -135,11 +135,13 @@ async def test_fastagi_answers_with_set_variable_commands_one_at_a_time() -> Non
     async def handler(request: AgiRequest) -> Mapping[str, str]:
         return {"CC_ACTION": "dial", "CC_NOTE": f'say "{request.arg(0)}"'}
 
-    server = FastAgiServer("127.0.0.1", 0, {"route": handler})
+    server = FastAgiServer("127.0.0.1", 0, {"route": handler}, key="k")
     await server.start()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(b"agi_network_script: route\nagi_arg_1: x1\nagi_channel: PJSIP/2001-1\n\n")
+        writer.write(
+            b"agi_network_script: route?key=k\nagi_arg_1: x1\nagi_channel: PJSIP/2001-1\n\n"
+        )
         await writer.drain()
         commands = []
         for _ in range(2):  # one command, one reply: as res_agi does
@@ -158,11 +160,11 @@ async def test_fastagi_answers_with_set_variable_commands_one_at_a_time() -> Non
 
 
 async def test_fastagi_refuses_an_unknown_script_without_crashing() -> None:
-    server = FastAgiServer("127.0.0.1", 0, {})
+    server = FastAgiServer("127.0.0.1", 0, {}, key="k")
     await server.start()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(b"agi_network_script: nope\n\n")
+        writer.write(b"agi_network_script: nope?key=k\n\n")
         await writer.drain()
         line = await reader.readline()
         writer.close()
