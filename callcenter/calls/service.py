@@ -70,6 +70,16 @@ class CallLogService:
         self.restarts_seen = 0
         self.last_event_lag: float | None = None
 
+    @property
+    def frame_errors(self) -> int:
+        """Events the tracker refused a part of (a bad timestamp, duration or cause)."""
+        return self._tracker.frame_errors
+
+    @property
+    def expired_calls(self) -> int:
+        """Calls finished by expiry: no live leg, or no event for a bounded time."""
+        return self._tracker.expired_calls
+
     def attach(self) -> Callable[[], None]:
         """Subscribe to the client; returns the detach callable for the owner's teardown."""
         self._unsubscribe = [

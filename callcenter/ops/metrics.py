@@ -47,6 +47,12 @@ class CallLogSource(Protocol):
     last_event_lag: float | None
     records_emitted: int
 
+    @property
+    def frame_errors(self) -> int: ...
+
+    @property
+    def expired_calls(self) -> int: ...
+
 
 class WriterSource(Protocol):
     @property
@@ -137,6 +143,17 @@ class _RuntimeCollector(Collector):
                 "callcenter_calllog_records_emitted",
                 "Finished call records handed to the sinks",
                 calllog.records_emitted,
+            )
+            yield _counter(
+                "callcenter_ami_frame_errors",
+                "AMI events with a refused part (a non-finite or absurd timestamp, duration"
+                " or cause): applied at the tracker's clock, never raised",
+                calllog.frame_errors,
+            )
+            yield _counter(
+                "callcenter_calls_expired",
+                "Calls finished by expiry (no live leg, or no event for a long time)",
+                calllog.expired_calls,
             )
         if writer is not None:
             yield _gauge(

@@ -167,9 +167,9 @@ def parse_int(raw: str, name: str, low: int = MIN_INT, high: int = MAX_ID) -> in
         raise ApiError(400, "bad-parameter", f"{name} must be an integer", got=raw[:40])
     value = int(text)
     if not low <= value <= high:
-        raise ApiError(
-            400, "bad-parameter", f"{name} must be between {low} and {high}", got=raw[:40]
-        )
+        # The number as read where it is one a client can hold; else the text, cut.
+        got: int | str = value if MIN_INT <= value <= MAX_ID else raw[:40]
+        raise ApiError(400, "bad-parameter", f"{name} must be between {low} and {high}", got=got)
     return value
 
 
@@ -193,8 +193,9 @@ def parse_float(raw: str, name: str, low: float, high: float) -> float:
         raise ApiError(400, "bad-parameter", f"{name} must be a number", got=raw[:40])
     value = float(text)
     if not (math.isfinite(value) and low <= value <= high):
+        shown: float | str = value if math.isfinite(value) else raw[:40]
         raise ApiError(
-            400, "bad-parameter", f"{name} must be between {low:g} and {high:g}", got=raw[:40]
+            400, "bad-parameter", f"{name} must be between {low:g} and {high:g}", got=shown
         )
     return value
 

@@ -6,12 +6,16 @@ import dataclasses
 
 import pytest
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
+from callcenter.ami.client import AmiClient
+from callcenter.ami.message import Message
 from callcenter.calls.record import RECONSTRUCTED, CallRecord, Direction
 from callcenter.calls.replay import ReplayReport, replay
+from callcenter.calls.service import CallLogService
 from callcenter.calls.sink import FanOut
 from callcenter.calls.tracker import CallTracker
-from callcenter.config import RingConfig
+from callcenter.config import AmiConfig, RingConfig
 from callcenter.ops.metrics import CallMetrics
 from tests.support.paths import AMI_FIXTURES
 
@@ -88,3 +92,35 @@ def test_each_instance_has_its_own_registry_and_leaves_the_global_one_alone() ->
     assert _offered(first) == 0 and _offered(second) == 1
     assert REGISTRY.get_sample_value("callcenter_calls_offered_total", {"queue": "support"}) is None
     assert b"callcenter_calls_offered_total" in second.exposition()
+
+
+def test_refused_frames_and_expired_calls_are_exported() -> None:
+    """A hostile or broken AMI stream shows on /metrics, not only in the log."""
+    metrics = CallMetrics(RingConfig())
+    client = AmiClient(AmiConfig())
+    service = CallLogService(client, CallTracker(), FanOut([]))
+    metrics.watch(ami=client, calllog=service, writer=_NoWriter())
+    for raw in ("inf", "nan"):
+        service.on_event(
+            Message(
+                {
+                    "Event": "Newchannel",
+                    "Uniqueid": "1.1",
+                    "Linkedid": "1.1",
+                    "Channel": "PJSIP/2001-1",
+                    "Timestamp": raw,
+                }
+            )
+        )
+    families = {f.name: f for f in text_string_to_metric_families(metrics.exposition().decode())}
+    (sample,) = families["callcenter_ami_frame_errors"].samples
+    assert sample.value == 2.0
+    assert families["callcenter_calls_expired"].samples[0].value == 0.0
+    assert service.last_event_lag is None  # a bad stamp never makes an infinite lag
+
+
+class _NoWriter:
+    backlog = 0
+    healthy = True
+    written = 0
+    failed_attempts = 0
