@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from callcenter.config import Config, with_install_secrets
 from callcenter.kernel.commands import Subparsers
@@ -19,6 +20,18 @@ def add_commands(subparsers: Subparsers) -> None:
 
 
 def cmd_asterisk(config: Config, args: argparse.Namespace) -> int:
+    """Run the action; a failure Asterisk's runtime explains (a port taken, a failed
+    install) is one line on stderr and exit 1, not a traceback."""
+    from callcenter.asterisk.instance import AsteriskRuntimeError
+
+    try:
+        return _asterisk(config, args)
+    except AsteriskRuntimeError as exc:
+        print(f"callcenter asterisk {args.asterisk_action}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _asterisk(config: Config, args: argparse.Namespace) -> int:
     from callcenter.asterisk import runtime
 
     action = args.asterisk_action

@@ -76,3 +76,35 @@ async def test_the_first_start_makes_secrets_and_asterisk_accepts_only_them(
         stopped = run_cli("asterisk", "stop", env=env)
         shutil.rmtree((tmp_path / "instance").resolve(), ignore_errors=True)  # in the chroot
         assert stopped.returncode == 0, stopped.stderr
+
+
+async def test_a_start_on_a_taken_port_says_so_in_one_line(
+    asterisk: TestAsterisk, tmp_path: Path
+) -> None:
+    """Another program on the AMI port is a newcomer's likely first failure: one clear
+    line and exit 1, not a traceback."""
+    where = asterisk.config.asterisk
+    env = cli_env(
+        tmp_path,
+        f"sqlite+aiosqlite:///{tmp_path / 'cc.db'}",
+        CALLCENTER_ASTERISK_MODE=where.mode,
+        CALLCENTER_ASTERISK_CHROOT=str(where.chroot_dir),
+        CALLCENTER_ASTERISK_INSTANCE=str(tmp_path / "instance"),
+        CALLCENTER_ASTERISK_INSTANCE_NAME=f"taken-port{SLOT}",
+        CALLCENTER_AMI_PORT=str(AMI_PORT),
+        CALLCENTER_SIP_PORT=str(SIP_PORT),
+        CALLCENTER_RTP_START=str(where.rtp_start),
+        CALLCENTER_RTP_END=str(where.rtp_end),
+    )
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", AMI_PORT))
+        squatter.listen()
+        try:
+            started = run_cli("asterisk", "start", env=env)
+        finally:
+            run_cli("asterisk", "stop", env=env)
+            shutil.rmtree((tmp_path / "instance").resolve(), ignore_errors=True)
+    assert started.returncode == 1, started.stdout + started.stderr
+    assert "Traceback" not in started.stderr
+    assert f"AMI port {AMI_PORT} is already taken" in started.stderr
