@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Literal
 
 from callcenter.agents.domain import Agent
 from callcenter.agents.endpoints import write_endpoints
 from callcenter.agents.prompts import AgentPrompts
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiActionFailed, AmiError
+from callcenter.ami.message import Message
 from callcenter.asterisk.instance import instance_for
 from callcenter.config import Config
 
@@ -40,21 +42,25 @@ class AgentProvisioning:
 
     async def endpoint_exists(self, endpoint: str) -> bool | None:
         """True/False from Asterisk; None when Asterisk cannot be asked right now."""
-        if not self._ami.connected:
-            return None
-        try:
-            await self._ami.list_action("PJSIPShowEndpoint", {"Endpoint": endpoint})
-        except AmiActionFailed:
-            return False
-        except AmiError:
-            return None
-        return True
+        shown = await self._show_endpoint(endpoint)
+        return None if shown is None else shown is not False
 
     async def registered(self, endpoint: str) -> bool | None:
         """Whether a phone is registered at `endpoint`: Asterisk 22's `PJSIPShowEndpoint`
         says `DeviceState: Unavailable` while no contact is registered (seen on 22.10.1;
         `DeviceStateList` lists no PJSIP devices there). None: Asterisk cannot be asked
         now; False also for an endpoint Asterisk does not have."""
+        shown = await self._show_endpoint(endpoint)
+        if shown is None or shown is False:
+            return shown
+        for event in shown:
+            if event.name == "EndpointDetail":
+                return not phone_unavailable(event.get("DeviceState"))
+        return None
+
+    async def _show_endpoint(self, endpoint: str) -> list[Message] | Literal[False] | None:
+        """`PJSIPShowEndpoint`'s events; False: Asterisk has no such endpoint; None:
+        Asterisk cannot be asked now."""
         if not self._ami.connected:
             return None
         try:
@@ -63,10 +69,7 @@ class AgentProvisioning:
             return False
         except AmiError:
             return None
-        for event in result.events:
-            if event.name == "EndpointDetail":
-                return not phone_unavailable(event.get("DeviceState"))
-        return None
+        return list(result.events)
 
     async def unregistered(self) -> set[str] | None:
         """Every endpoint without a registered phone (`PJSIPShowEndpoints`, one action

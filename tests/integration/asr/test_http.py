@@ -4,7 +4,7 @@ message, and the checks that need no ASR (the real-model path: test_asr_pipeline
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,8 +16,8 @@ from callcenter.calls.record import CallRecord, Direction, Outcome, Party
 from callcenter.compliance.domain import Compliance
 from callcenter.compliance.store import ComplianceRepository
 from callcenter.kernel.roles import Role
-from callcenter.qa.tables import assignments_table, samples_table
 from tests.support.accounts import logged_in, make_user
+from tests.support.qa_calls import assign_sample
 from tests.support.routed import RoutedApp
 
 pytestmark = pytest.mark.asterisk
@@ -50,32 +50,8 @@ def _call() -> CallRecord:
 
 
 async def _sample_for(app: RoutedApp, inspector: str) -> None:
-    now = datetime.now(UTC)
     async with app.app[REPOSITORY].session_factory() as session, session.begin():
-        sample_id = (
-            await session.execute(
-                sa.insert(samples_table)
-                .values(
-                    linkedid=LINKEDID,
-                    month=now.strftime("%Y-%m"),
-                    agent="1001",
-                    reason="random",
-                    reasons=["random"],
-                    created_at=now,
-                )
-                .returning(samples_table.c.id)
-            )
-        ).scalar_one()
-        await session.execute(
-            sa.insert(assignments_table).values(
-                sample_id=sample_id,
-                inspector=inspector,
-                calibration=False,
-                due_at=now,
-                assigned_at=now,
-                assigned_by="test",
-            )
-        )
+        await assign_sample(session, LINKEDID, "1001", inspector, due_in=timedelta(0))
 
 
 async def test_transcript_api_without_a_model(routed: Any) -> None:

@@ -28,7 +28,7 @@ import secrets
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -48,10 +48,10 @@ from callcenter.kernel.web.keys import SESSIONS
 from callcenter.kernel.web.openapi import PATH_PARAMETER, parse_path
 from callcenter.panel.keys import PANEL_REPOSITORY
 from callcenter.qa.keys import QA
-from callcenter.qa.tables import assignments_table, samples_table
 from callcenter.recordings.tables import recordings_table
 from tests.support.accounts import PASSWORD, SessionClient, anonymous_client, make_user
 from tests.support.asterisk_fixtures import AUTH_HEADERS
+from tests.support.qa_calls import assign_sample
 from tests.support.records import make_record
 from tests.support.routed import RoutedApp
 
@@ -276,34 +276,8 @@ class Probe:
 
 
 async def _sample(app: RoutedApp, linkedid: str, inspector: str, user_id: int | None) -> int:
-    now = datetime.now(UTC)
     async with app.app[SESSIONS]() as session, session.begin():
-        sample_id: int = (
-            await session.execute(
-                sa.insert(samples_table)
-                .values(
-                    linkedid=linkedid,
-                    month=now.strftime("%Y-%m"),
-                    agent=OWN,
-                    reason="random",
-                    reasons=["random"],
-                    created_at=now,
-                )
-                .returning(samples_table.c.id)
-            )
-        ).scalar_one()
-        await session.execute(
-            sa.insert(assignments_table).values(
-                sample_id=sample_id,
-                inspector=inspector,
-                inspector_user_id=user_id,
-                calibration=False,
-                due_at=now + timedelta(days=7),
-                assigned_at=now,
-                assigned_by="test",
-            )
-        )
-    return sample_id
+        return await assign_sample(session, linkedid, OWN, inspector, user_id=user_id)
 
 
 async def _recording(app: RoutedApp, linkedid: str, relative: str, data: bytes) -> int:
